@@ -7,7 +7,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_all.ipynb #148f8880
+# %% ../nbs/90_all.ipynb #feb778c7
 from . import core
 from .core import *
 __all__ = [*core.__all__]
