@@ -7,7 +7,9 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_all.ipynb #feb778c7
-from . import core
+# %% ../nbs/90_all.ipynb #9ad651c3
+from . import core, stats, metrics
 from .core import *
-__all__ = [*core.__all__]
+from .stats import *
+from .metrics import *
+__all__ = [*core.__all__, *stats.__all__, *metrics.__all__]
