@@ -7,7 +7,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_all.ipynb #9ad651c3
+# %% ../nbs/90_all.ipynb #89462498
 from . import core, stats, metrics
 from .core import *
 from .stats import *
