@@ -7,9 +7,10 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_all.ipynb #89462498
-from . import core, stats, metrics
+# %% ../nbs/90_all.ipynb #58717254
+from . import core, stats, metrics, sweep
 from .core import *
 from .stats import *
 from .metrics import *
-__all__ = [*core.__all__, *stats.__all__, *metrics.__all__]
+from .sweep import *
+__all__ = [*core.__all__, *stats.__all__, *metrics.__all__, *sweep.__all__]

@@ -1,0 +1,47 @@
+"ThresholdSweep against scikit-learn at every threshold, and under deterministic algorithms."
+import warnings, numpy as np, torch, sklearn.metrics as skm
+from hypothesis import given, settings, strategies as st
+from fastai_mlmetrics.all import *
+from helpers import make_data
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**31), n=st.integers(1, 40), c=st.integers(2, 6), bs=st.integers(1, 16),
+       empty_class=st.booleans(), neg_rows=st.booleans(), masked=st.booleans())
+def test_sweep_matches_sklearn_at_every_threshold(seed, n, c, bs, empty_class, neg_rows, masked):
+    p, y = make_data(seed, n, c, empty_class=empty_class, neg_rows=neg_rows)  # 1/8 grid: ties at the bin edges .25/.5/.75
+    mask = (np.random.default_rng(seed).random(y.shape) < .2) if masked else np.zeros(y.shape, bool)
+    ths = [.125, .25, .4, .5, .75]
+    ss = SweepStats(ths, sigmoid=False, ignore_index=-1 if masked else None)
+    yt = np.where(mask, -1, y)
+    for i in range(0, n, bs): ss.update(torch.tensor(p[i:i+bs]), torch.tensor(yt[i:i+bs]))
+    tab = ss.table()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for i, t in enumerate(ths):
+            pr = (p > t).astype(int)
+            pz, yz = np.where(mask, 0, pr), np.where(mask, 0, y)  # masked: neither predicted nor true
+            for av in ('samples', 'micro', 'macro'):
+                assert abs(tab[f'f1_{av}'][i] - skm.f1_score(yz, pz, average=av, zero_division=0)) < 1e-9
+                assert abs(tab[f'precision_{av}'][i] - skm.precision_score(yz, pz, average=av, zero_division=0)) < 1e-9
+                assert abs(tab[f'recall_{av}'][i] - skm.recall_score(yz, pz, average=av, zero_division=0)) < 1e-9
+            if (~mask).any(): assert abs(tab.accuracy[i] - (pr == y)[~mask].mean()) < 1e-9
+            assert abs(tab.exact_match[i] - ((pr == y) | mask).all(1).mean()) < 1e-9
+
+def test_sweep_under_deterministic_algorithms():
+    p, y = make_data(1, 500, 20, ties=False)
+    prev = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(True)
+    try:
+        ss = SweepStats(101, sigmoid=False)
+        ss.update(torch.tensor(p), torch.tensor(y))
+        tab = ss.table()
+    finally: torch.use_deterministic_algorithms(prev)
+    assert ss.h.shape == (20, 102, 2)
+    assert abs(tab.f1_micro[50] - skm.f1_score(y, (p > tab.threshold[50]).astype(int), average='micro')) < 1e-9
+
+def test_sweep_state_does_not_grow_with_samples():
+    ss = SweepStats(51, sigmoid=False)
+    for seed in range(5):
+        p, y = make_data(seed, 200, 8, ties=False)
+        ss.update(torch.tensor(p), torch.tensor(y))
+        assert ss.h.numel() == 8*52*2 and ss.s.numel() == 4*51
