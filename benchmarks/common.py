@@ -28,7 +28,10 @@ def timed_validate(learn, reps=1):
         warnings.simplefilter('ignore')
         for _ in range(reps):
             t = time.perf_counter(); res = learn.validate(); best = min(best, time.perf_counter()-t)
-    return best, [float(np.asarray(v).mean()) for v in res[1:]]
+    def num(v):
+        try: return float(np.asarray(v).mean())
+        except (TypeError, ValueError): return float('nan')  # e.g. a curve: a tuple of tensors
+    return best, [num(v) for v in res[1:]]
 
 def peak_rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
 

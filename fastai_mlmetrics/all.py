@@ -7,7 +7,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_all.ipynb #58717254
+# %% ../nbs/90_all.ipynb #2ea0f1ea
 from . import core, stats, metrics, sweep
 from .core import *
 from .stats import *

@@ -1,0 +1,63 @@
+"core: every accepted shape and dtype goes through, every bad input fails early and names the problem."
+import re, numpy as np, pytest, torch
+from hypothesis import given, settings, strategies as st
+from fastai_mlmetrics.core import *
+
+FLOATS = [torch.float16, torch.bfloat16, torch.float32, torch.float64]
+TARGS = [torch.bool, torch.int64, torch.int32, torch.float32]
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(1, 30), c=st.integers(1, 12), pd=st.sampled_from(FLOATS), td=st.sampled_from(TARGS), sigmoid=st.booleans())
+def test_prep_accepts_every_dtype(n, c, pd, td, sigmoid):
+    g = torch.Generator().manual_seed(n*100+c)
+    x = (torch.randn(n, c, generator=g) if sigmoid else torch.rand(n, c, generator=g)).to(pd)
+    y = (torch.rand(n, c, generator=g) < .3).to(td)
+    probs, pos, keep, flags = prep(x, y, sigmoid)
+    assert probs.dtype == (torch.float64 if pd == torch.float64 else torch.float32)
+    assert pos.dtype == torch.bool and keep is None and flags is None
+    exp = x.double().sigmoid() if sigmoid else x.double()
+    assert torch.allclose(probs.double(), exp, atol=1e-6)
+
+@settings(max_examples=40, deadline=None)
+@given(a=st.tuples(st.integers(1, 5), st.integers(1, 5)), b=st.tuples(st.integers(1, 5), st.integers(1, 5)))
+def test_shape_mismatch_names_both_shapes(a, b):
+    if a == b: return
+    with pytest.raises(ValueError, match=re.escape(f"{a} does not match targs shape {b}")):
+        prep(torch.rand(*a), torch.zeros(*b))
+
+@pytest.mark.parametrize('bad,msg', [
+    (dict(x=torch.tensor([[float('nan'), 0.]])), 'NaN or inf'),
+    (dict(x=torch.tensor([[float('inf'), 0.]])), 'NaN or inf'),
+    (dict(x=torch.tensor([[1.5, 0.]]), sigmoid=False), 'outside \\[0,1\\] with sigmoid=False'),
+    (dict(y=torch.tensor([[2, 0]])), 'targets must be 0 or 1'),
+    (dict(y=torch.tensor([[-1, 0]])), 'targets must be 0 or 1'),
+])
+def test_bad_values_raise_on_cpu(bad, msg):
+    x, y = bad.get('x', torch.tensor([[.2, .7]])), bad.get('y', torch.tensor([[1, 0]]))
+    with pytest.raises(ValueError, match=msg): prep(x, y, bad.get('sigmoid', True))
+
+def test_ignore_index_is_accepted_and_masked():
+    _, pos, keep, _ = prep(torch.zeros(2, 2), torch.tensor([[1, -1], [0, 1]]), ignore_index=-1)
+    assert keep.tolist() == [[True, False], [True, True]] and pos.tolist() == [[True, False], [False, True]]
+
+def test_deferred_flags_do_not_raise_until_read():
+    _, _, _, f = prep(torch.tensor([[float('nan')]]), torch.tensor([[1]]), defer=True)
+    assert f.tolist() == [True, False, False]
+    with pytest.raises(ValueError, match='NaN'): raise_flags(f)
+
+@pytest.mark.parametrize('x,y,msg', [(torch.rand(3), torch.zeros(3), 'x\\[None\\] for one sample'),
+                                     (torch.rand(2, 3, 4), torch.zeros(2, 3, 4), 'must be 2-D'),
+                                     (torch.ones(2, 2, dtype=torch.long), torch.zeros(2, 2), 'floating point')])
+def test_bad_shapes_and_dtypes(x, y, msg):
+    with pytest.raises((ValueError, TypeError), match=msg): check_shapes(x, y)
+
+@settings(max_examples=40, deadline=None)
+@given(t=st.floats(allow_nan=True, allow_infinity=True))
+def test_thresholds_outside_unit_interval_are_refused(t):
+    if 0 <= t < 1: assert check_thresh(t) == t
+    else:
+        with pytest.raises(ValueError, match='outside \\[0,1\\)'): check_thresh(t)
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
+def test_mixed_devices_are_refused():
+    with pytest.raises(ValueError, match='move both to one device'): prep(torch.rand(2, 2).cuda(), torch.zeros(2, 2))
