@@ -45,3 +45,46 @@ def test_sweep_state_does_not_grow_with_samples():
         p, y = make_data(seed, 200, 8, ties=False)
         ss.update(torch.tensor(p), torch.tensor(y))
         assert ss.h.numel() == 8*52*2 and ss.s.numel() == 4*51
+
+def test_half_and_bfloat16_give_the_float32_table():
+    "Half-precision logits are upcast before the sigmoid, so the table equals float32's on the same (rounded) logits."
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(300, 9, generator=g)*3, (torch.rand(300, 9, generator=g) < .3).float()
+    for dt in (torch.float16, torch.bfloat16):
+        a, b = SweepStats(51), SweepStats(51)
+        a.update(x.to(dt), y); b.update(x.to(dt).float(), y)
+        assert a.table().equals(b.table())
+
+def _fit(cbs, metrics=()):
+    import tempfile
+    from helpers import identity_learner
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(200, 6, generator=g); y = (torch.rand(200, 6, generator=g) < torch.sigmoid(2*x-1)).float()
+    d = tempfile.mkdtemp()
+    learn = identity_learner(x, y, list(metrics), bs=32, cbs=cbs, path=d)
+    from fastai.losses import BCEWithLogitsLossFlat
+    learn.loss_func = BCEWithLogitsLossFlat()
+    with learn.no_bar(), learn.no_logging(): learn.fit(3, 1e-2)
+    return learn
+
+def test_recorder_columns_feed_csvlogger_and_early_stopping():
+    from fastai.callback.tracker import EarlyStoppingCallback
+    from fastai.callback.progress import CSVLogger
+    import pandas as pd
+    sw = ThresholdSweep(21, monitor='f1_micro')
+    learn = _fit([sw, CSVLogger(), EarlyStoppingCallback(monitor='f1_micro_best', patience=5)], [F1ScoreMulti(average='micro')])
+    assert learn.recorder.metric_names[-3:] == ['f1_micro_best', 'best_thresh', 'time']
+    log = pd.read_csv(learn.path/'history.csv')
+    assert list(log.columns[-3:]) == ['f1_micro_best', 'best_thresh', 'time'] and len(log) == 3
+    assert np.allclose(log.f1_micro_best, sw.best.f1_micro) and len(sw.history) == 3*21
+    # 0.5 is on the 21-point grid (11/22), so the best over the grid is at least the metric at 0.5
+    assert (log.f1_micro_best >= log.f1_micro - 1e-12).all()
+
+def test_add_to_recorder_false_adds_no_column():
+    sw = ThresholdSweep(11, add_to_recorder=False)
+    learn = _fit([sw])
+    assert 'best_thresh' not in learn.recorder.metric_names and len(sw.history) == 3*11
+
+def test_unknown_metric_is_refused():
+    import pytest
+    with pytest.raises(ValueError, match='unknown sweep metric'): ThresholdSweep(metrics=('f2_samples',))
