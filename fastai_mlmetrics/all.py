@@ -7,10 +7,11 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_all.ipynb #2ea0f1ea
-from . import core, stats, metrics, sweep
+# %% ../nbs/90_all.ipynb #6b1a6377
+from . import core, stats, metrics, sweep, report
 from .core import *
 from .stats import *
 from .metrics import *
 from .sweep import *
-__all__ = [*core.__all__, *stats.__all__, *metrics.__all__, *sweep.__all__]
+from .report import *
+__all__ = [*core.__all__, *stats.__all__, *metrics.__all__, *sweep.__all__, *report.__all__]
