@@ -7,11 +7,12 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_all.ipynb #6b1a6377
-from . import core, stats, metrics, sweep, report
+# %% ../nbs/90_all.ipynb #f6ef542d
+from . import core, stats, metrics, sweep, report, data
 from .core import *
 from .stats import *
 from .metrics import *
 from .sweep import *
 from .report import *
-__all__ = [*core.__all__, *stats.__all__, *metrics.__all__, *sweep.__all__, *report.__all__]
+from .data import *
+__all__ = [*core.__all__, *stats.__all__, *metrics.__all__, *sweep.__all__, *report.__all__, *data.__all__]
