@@ -7,12 +7,13 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 # %% auto #0
 __all__ = []
 
-# %% ../nbs/90_all.ipynb #f6ef542d
-from . import core, stats, metrics, sweep, report, data
+# %% ../nbs/90_all.ipynb #5e1c5291
+from . import core, stats, distributed, metrics, sweep, report, data
 from .core import *
 from .stats import *
+from .distributed import *
 from .metrics import *
 from .sweep import *
 from .report import *
 from .data import *
-__all__ = [*core.__all__, *stats.__all__, *metrics.__all__, *sweep.__all__, *report.__all__, *data.__all__]
+__all__ = [*core.__all__, *stats.__all__, *distributed.__all__, *metrics.__all__, *sweep.__all__, *report.__all__, *data.__all__]

@@ -29,7 +29,7 @@ def logits(p):
     q = np.clip(p, 1e-6, 1-1e-6)
     return np.log(q/(1-q))
 
-def identity_learner(x, y, metrics, bs=64, **kw):
+def identity_learner(x, y, metrics, bs=64, device='cpu', **kw):
     "A fastai `Learner` whose model returns its input, so the validation predictions are exactly `x`."
     from torch import nn
     from fastai.learner import Learner
@@ -39,5 +39,5 @@ def identity_learner(x, y, metrics, bs=64, **kw):
         def __init__(self): super().__init__(); self.b = nn.Parameter(torch.zeros(1))
         def forward(self, x): return x + self.b
     ds = list(zip(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)))
-    dls = DataLoaders(DataLoader(ds, bs=bs), DataLoader(ds, bs=bs), device='cpu')
-    return Learner(dls, Ident(), loss_func=nn.BCEWithLogitsLoss(), metrics=metrics, **kw)
+    dls = DataLoaders(DataLoader(ds, bs=bs, device=device), DataLoader(ds, bs=bs, device=device), device=device)
+    return Learner(dls, Ident().to(device), loss_func=nn.BCEWithLogitsLoss(), metrics=metrics, **kw)

@@ -1,0 +1,73 @@
+"Two gloo processes with fastai's DistributedDL give exactly the single-process numbers, for every metric and the sweep."
+import json, os, socket, warnings, numpy as np, pytest, torch
+import torch.multiprocessing as mp
+from helpers import identity_learner
+
+pytestmark = pytest.mark.distributed
+
+def _data(n, c=7, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = (torch.randn(n, c, generator=g)*2).round(decimals=1)  # ties, across processes too
+    y = (torch.rand(n, c, generator=g) < torch.sigmoid(x-1)).float()
+    y[:, 0] = 0  # an empty class
+    return x, y
+
+def _metrics():
+    from fastai_mlmetrics.all import (ScoreMulti, AccuracyMulti, HammingLossMulti, MatthewsCorrCoefMulti, ExactMatchMulti, BrierScoreMulti,
+        RocAucMulti, APScoreMulti, CoverageErrorMulti, LabelRankingAPMulti, RankingLossMulti, TorchMetric)
+    from torchmetrics.classification import MultilabelF1Score
+    ms = [ScoreMulti(sc, .4, average=av, zero_division=0) for sc in ('fbeta','precision','recall','jaccard','specificity')
+          for av in ('micro','macro','weighted','samples',None)]
+    ms += [AccuracyMulti(), AccuracyMulti(average=None), HammingLossMulti(), MatthewsCorrCoefMulti(), ExactMatchMulti(), BrierScoreMulti(thresh=None),
+           RocAucMulti(), RocAucMulti(average='micro'), RocAucMulti(average='samples'), APScoreMulti(), APScoreMulti(average='samples'),
+           APScoreMulti(thresholds=20), CoverageErrorMulti(), LabelRankingAPMulti(), RankingLossMulti(),
+           TorchMetric(MultilabelF1Score, average='macro')]
+    return ms
+
+def _values(learn, dl=None):
+    from fastai_mlmetrics.all import ThresholdSweep
+    sw = ThresholdSweep(thresholds=[.1, .25, .4, .5, .7], metrics=('f1_samples','f1_micro','f1_macro','accuracy','exact_match','precision_samples'),
+                        add_to_recorder=False)
+    with warnings.catch_warnings(), learn.no_bar():
+        warnings.simplefilter('ignore')
+        res = learn.validate(dl=dl, cbs=[sw])
+    return dict(metrics=[np.asarray(v, dtype=float).tolist() for v in res[1:]], sweep=sw.history.drop(columns='epoch').to_numpy().tolist())
+
+def _cpu_broadcast(self, t, rank):
+    "fastai's DistributedDL._broadcast moves to CUDA (NCCL only); the same on the CPU for gloo."
+    t = torch.LongTensor(t)
+    torch.distributed.broadcast(t, rank)
+    return t.tolist()
+
+def _worker(rank, world, port, n, bs, out, backend='gloo'):
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank))
+    if backend == 'nccl': torch.cuda.set_device(rank)
+    torch.distributed.init_process_group(backend, rank=rank, world_size=world)
+    try:
+        from fastai.distributed import DistributedDL
+        if backend == 'gloo': DistributedDL._broadcast = _cpu_broadcast
+        x, y = _data(n)
+        learn = identity_learner(x, y, _metrics(), bs=bs, device=f'cuda:{rank}' if backend == 'nccl' else 'cpu')
+        res = _values(learn, DistributedDL(learn.dls.valid, rank=rank, world_size=world))
+        with open(f'{out}.{rank}', 'w') as f: json.dump(res, f)
+    finally: torch.distributed.destroy_process_group()
+
+def _free_port():
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def _check(tmp_path, n, bs, backend):
+    x, y = _data(n)
+    single = _values(identity_learner(x, y, _metrics(), bs=bs))
+    mp.spawn(_worker, args=(2, _free_port(), n, bs, str(tmp_path/'res'), backend), nprocs=2, join=True)
+    for rank in (0, 1):
+        multi = json.loads((tmp_path/f'res.{rank}').read_text())
+        for i, (a, b) in enumerate(zip(single['metrics'], multi['metrics'])):
+            np.testing.assert_allclose(np.asarray(b, float), np.asarray(a, float), rtol=1e-6, atol=1e-6, err_msg=f'metric {i}')
+        np.testing.assert_allclose(np.asarray(multi['sweep']), np.asarray(single['sweep']), rtol=1e-9, atol=1e-12)
+
+@pytest.mark.parametrize('n,bs', [(1001, 64), (1000, 50), (203, 256)])
+def test_two_processes_match_one(tmp_path, n, bs): _check(tmp_path, n, bs, 'gloo')
+
+@pytest.mark.cuda
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason='needs 2 GPUs')
+def test_two_gpus_nccl_match_one(tmp_path): _check(tmp_path, 1001, 64, 'nccl')
