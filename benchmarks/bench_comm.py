@@ -37,6 +37,7 @@ def _worker(rank, world, port, cfg, n, c, out):
         warnings.simplefilter('ignore')
         learn.validate(dl=ddl)
     if rank == 0: Path(out).write_text(json.dumps(stats))
+    dist.barrier()
     dist.destroy_process_group()
 
 def run(cfg, n, c):

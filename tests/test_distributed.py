@@ -50,6 +50,7 @@ def _worker(rank, world, port, n, bs, out, backend='gloo'):
         learn = identity_learner(x, y, _metrics(), bs=bs, device=f'cuda:{rank}' if backend == 'nccl' else 'cpu')
         res = _values(learn, DistributedDL(learn.dls.valid, rank=rank, world_size=world))
         with open(f'{out}.{rank}', 'w') as f: json.dump(res, f)
+        torch.distributed.barrier()  # no process tears gloo down while another still talks to it
     finally: torch.distributed.destroy_process_group()
 
 def _free_port():
