@@ -39,7 +39,7 @@ def _cpu_broadcast(self, t, rank):
     torch.distributed.broadcast(t, rank)
     return t.tolist()
 
-def _worker(rank, world, port, n, bs, out, backend='gloo'):
+def _worker(rank, world, port, n, bs, out, backend='gloo', plain=False):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank))
     if backend == 'nccl': torch.cuda.set_device(rank)
     torch.distributed.init_process_group(backend, rank=rank, world_size=world)
@@ -47,8 +47,9 @@ def _worker(rank, world, port, n, bs, out, backend='gloo'):
         from fastai.distributed import DistributedDL
         if backend == 'gloo': DistributedDL._broadcast = _cpu_broadcast
         x, y = _data(n)
+        if plain: x, y = x[rank::world], y[rank::world]  # each process its own slice, no DistributedDL (and so no padding)
         learn = identity_learner(x, y, _metrics(), bs=bs, device=f'cuda:{rank}' if backend == 'nccl' else 'cpu')
-        res = _values(learn, DistributedDL(learn.dls.valid, rank=rank, world_size=world))
+        res = _values(learn, None if plain else DistributedDL(learn.dls.valid, rank=rank, world_size=world))
         with open(f'{out}.{rank}', 'w') as f: json.dump(res, f)
         torch.distributed.barrier()  # no process tears gloo down while another still talks to it
     finally: torch.distributed.destroy_process_group()
@@ -56,10 +57,10 @@ def _worker(rank, world, port, n, bs, out, backend='gloo'):
 def _free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-def _check(tmp_path, n, bs, backend):
+def _check(tmp_path, n, bs, backend, plain=False):
     x, y = _data(n)
     single = _values(identity_learner(x, y, _metrics(), bs=bs))
-    mp.spawn(_worker, args=(2, _free_port(), n, bs, str(tmp_path/'res'), backend), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, _free_port(), n, bs, str(tmp_path/'res'), backend, plain), nprocs=2, join=True)
     for rank in (0, 1):
         multi = json.loads((tmp_path/f'res.{rank}').read_text())
         for i, (a, b) in enumerate(zip(single['metrics'], multi['metrics'])):
@@ -68,6 +69,10 @@ def _check(tmp_path, n, bs, backend):
 
 @pytest.mark.parametrize('n,bs', [(1001, 64), (1000, 50), (203, 256)])
 def test_two_processes_match_one(tmp_path, n, bs): _check(tmp_path, n, bs, 'gloo')
+
+def test_without_distributed_dl(tmp_path):
+    "A process group without DistributedDL: each process validates its own slice, and the counts still add up exactly."
+    _check(tmp_path, 1001, 64, 'gloo', plain=True)
 
 @pytest.mark.cuda
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason='needs 2 GPUs')
