@@ -3,10 +3,10 @@ classes, each in its own process; prints metric time (validate minus no-metric t
 
     python benchmarks/bench_metrics.py [--n 20000] [--c 1000] [--big 80000] [--reps 3]
 """
-import argparse, json, sys, warnings
+import json, sys, warnings
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from common import make_learner, timed_validate, peak_rss_mb, run_child
+from common import make_learner, timed_validate, peak_rss_mb, cli, run_all, metric_s, print_table, print_flat, dispatch
 
 def suite(cfg):
     "The eight metrics: accuracy, F1 samples/macro/micro, precision/recall samples, Hamming loss, Jaccard samples."
@@ -35,24 +35,13 @@ def child(cfg, n, c, reps):
     print(json.dumps(dict(cfg=cfg, n=n, c=c, time=t, rss=peak_rss_mb(), rss_before=base, values=vals)))
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--n', type=int, default=20000); ap.add_argument('--c', type=int, default=1000)
-    ap.add_argument('--big', type=int, default=80000); ap.add_argument('--reps', type=int, default=3)
-    a = ap.parse_args()
-    r = {cfg: run_child(__file__, cfg, a.n, a.c, a.reps) for cfg in ('none', 'fastai', 'ours', 'torchmetrics')}
-    big = {cfg: run_child(__file__, cfg, a.big, a.c, a.reps) for cfg in ('none', 'ours')}
-    met = lambda d, k: d[k]['time'] - d['none']['time']
-    print(f"Learner.validate, {a.n:,} x {a.c:,} logits, batch 256, best of {a.reps}")
-    print(f"{'':14}{'validate s':>12}{'metric s':>10}{'metric RSS MB':>15}")
-    for k, v in r.items():
-        print(f"{k:14}{v['time']:12.3f}{(met(r,k) if k!='none' else 0):10.3f}{(v['rss']-r['none']['rss']):15.0f}")
-    print(f"fastai / ours metric time:       {met(r,'fastai')/met(r,'ours'):8.1f}x")
-    print(f"torchmetrics / ours metric time: {met(r,'torchmetrics')/met(r,'ours'):8.1f}x")
-    print(f"ours at N={a.big:,}: metric time {met(big,'ours'):.3f} s, metric RSS {big['ours']['rss']-big['none']['rss']:.0f} MB "
-          f"(at N={a.n:,}: {r['ours']['rss']-r['none']['rss']:.0f} MB)")
+    a = cli(__doc__, reps=3)
+    r, big = run_all(__file__, a, ('none', 'fastai', 'ours', 'torchmetrics'), 'ours')
+    print_table(r, f"Learner.validate, {a.n:,} x {a.c:,} logits, batch 256, best of {a.reps}", 14)
+    print(f"fastai / ours metric time:       {metric_s(r,'fastai')/metric_s(r,'ours'):8.1f}x")
+    print(f"torchmetrics / ours metric time: {metric_s(r,'torchmetrics')/metric_s(r,'ours'):8.1f}x")
+    print_flat(r, big, a, 'ours')
     diffs = [abs(x-y) for x, y in zip(r['fastai']['values'], r['ours']['values'])]
     print(f"largest |fastai - ours| over the eight values: {max(diffs):.2e}")
 
-if __name__ == '__main__':
-    if len(sys.argv) > 1 and sys.argv[1] == '--child': child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
-    else: main()
+if __name__ == '__main__': dispatch(child, main)

@@ -41,3 +41,37 @@ def run_child(script, cfg, n, c, reps):
                          env={**os.environ, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', str(os.cpu_count()))})
     if out.returncode: raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+def cli(doc, reps):
+    "The options every timing benchmark takes: --n, --c, --big (the N that shows memory is flat) and --reps."
+    import argparse
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument('--n', type=int, default=20000); ap.add_argument('--c', type=int, default=1000)
+    ap.add_argument('--big', type=int, default=80000); ap.add_argument('--reps', type=int, default=reps)
+    return ap.parse_args()
+
+def run_all(script, a, cfgs, flat):
+    "Every configuration in `cfgs` at N, and 'none' and `flat` at the big N, each in its own process."
+    r = {cfg: run_child(script, cfg, a.n, a.c, a.reps) for cfg in cfgs}
+    return r, {cfg: run_child(script, cfg, a.big, a.c, a.reps) for cfg in ('none', flat)}
+
+def metric_s(d, k):
+    "Time of `Learner.validate` with configuration `k` beyond the no-metric run."
+    return d[k]['time'] - d['none']['time']
+
+def print_table(r, title, width):
+    "The timing table: validate time, metric time and metric memory of each configuration."
+    print(title)
+    print(f"{'':{width}}{'validate s':>12}{'metric s':>10}{'metric RSS MB':>15}")
+    for k, v in r.items():
+        print(f"{k:{width}}{v['time']:12.3f}{(metric_s(r,k) if k!='none' else 0):10.3f}{v['rss']-r['none']['rss']:15.0f}")
+
+def print_flat(r, big, a, flat):
+    "Metric time and memory of `flat` at the big N, beside its memory at N."
+    print(f"{flat} at N={a.big:,}: metric time {metric_s(big,flat):.3f} s, metric RSS {big[flat]['rss']-big['none']['rss']:.0f} MB "
+          f"(at N={a.n:,}: {r[flat]['rss']-r['none']['rss']:.0f} MB)")
+
+def dispatch(child, main):
+    "Run `child(cfg, n, c, reps)` when called as `script --child cfg n c reps`, else `main()`."
+    if len(sys.argv) > 1 and sys.argv[1] == '--child': child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]))
+    else: main()
