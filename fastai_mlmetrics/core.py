@@ -6,11 +6,12 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #96495709
 from __future__ import annotations
-import math, torch
+import functools, math, torch
+from decimal import Decimal, localcontext
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['check_shapes', 'check_thresh', 'value_flags', 'merge_flags', 'raise_flags', 'to_probs', 'prep']
+__all__ = ['check_shapes', 'check_thresh', 'value_flags', 'merge_flags', 'raise_flags', 'to_probs', 'prep', 'cutoff']
 
 # %% ../nbs/00_core.ipynb #759eaf3a
 def check_shapes(preds:Tensor, # predictions, `(samples, labels)`
@@ -74,22 +75,47 @@ def raise_flags(flags:Tensor|None):
 
 # %% ../nbs/00_core.ipynb #21f872c2
 def to_probs(preds:Tensor, sigmoid:bool=True)->Tensor:
-    "Probabilities from `preds`: upcast half precision to float32, then apply the sigmoid once if `sigmoid`."
-    if preds.dtype in (torch.float16, torch.bfloat16): preds = preds.float()
-    return preds.sigmoid() if sigmoid else preds
+    "Probabilities from `preds` in float64 (float32 on devices without it), the sigmoid applied once if `sigmoid`."
+    x = preds.to(torch.float32 if preds.device.type=='mps' else torch.float64)
+    return x.sigmoid() if sigmoid else x
 
 def prep(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, labels)`
          targs:Tensor, # 0/1 targets: float, int or bool
-         sigmoid:bool=True, # apply the sigmoid to `preds`
+         sigmoid:bool=True, # `preds` are logits
          ignore_index:int|None=None, # target value whose entries are masked out
          validate_args:bool=True, # check values (NaN, range, 0/1 targets)
          defer:bool|None=None, # return the value flags instead of raising; default: on any device but the CPU
         ):
-    "Check inputs and return `(probs, pos, keep, flags)`: probabilities, bool targets, bool mask or `None`, deferred flags or `None`."
+    "Check inputs and return `(scores, pos, keep, flags)`: `preds` (half upcast to float32), bool targets, bool mask or `None`, deferred flags or `None`."
     check_shapes(preds, targs)
     flags = None
     if validate_args:
         flags = value_flags(preds, targs, sigmoid, ignore_index)
         if not (preds.device.type!='cpu' if defer is None else defer): flags = raise_flags(flags)
     keep = None if ignore_index is None else targs!=ignore_index
-    return to_probs(preds, sigmoid), targs==1, keep, flags
+    return (preds.float() if preds.dtype in (torch.float16, torch.bfloat16) else preds), targs==1, keep, flags
+
+# %% ../nbs/00_core.ipynb #6c9806b3
+@functools.lru_cache(maxsize=65536)
+def _floor_cut(t:float, sigmoid:bool, dtype:torch.dtype)->float:
+    "The largest `dtype` number at or below `logit(t)` (or `t`), computed exactly."
+    if t<=0: return -math.inf if sigmoid else 0.
+    with localcontext() as ctx:
+        ctx.prec = 50
+        d = Decimal(t)
+        L = (d/(1-d)).ln() if sigmoid else d
+    f = float(L)  # the nearest float64
+    if Decimal(f) > L: f = math.nextafter(f, -math.inf)
+    if dtype==torch.float64: return f
+    g = torch.tensor(f, dtype=torch.float32)  # nearest float32 to a float64 at or below L
+    if g.double().item() > f: g = g.nextafter(torch.tensor(-math.inf))
+    return g.item()
+
+def cutoff(thresh, # a probability threshold from `check_thresh`: a float, or a float64 tensor of one per class
+           sigmoid:bool=True, # the scores are logits
+           dtype:torch.dtype=torch.float32, # dtype of the scores (float32 or float64)
+          ):
+    "The cut `c` in `dtype` such that `score > c` exactly when the probability exceeds `thresh`: a float, or a float64 CPU tensor."
+    if dtype not in (torch.float32, torch.float64): raise TypeError(f"scores must be float32 or float64 here, got {dtype}")
+    if not isinstance(thresh, Tensor): return _floor_cut(float(thresh), sigmoid, dtype)
+    return torch.tensor([_floor_cut(t, sigmoid, dtype) for t in thresh.tolist()], dtype=torch.float64)

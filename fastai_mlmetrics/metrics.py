@@ -17,15 +17,22 @@ from .distributed import *
 __all__ = ['Accumulator', 'StatScores', 'SharedMetric', 'ScoreMulti', 'F1ScoreMulti', 'FBetaMulti', 'PrecisionMulti',
            'RecallMulti', 'JaccardMulti', 'SpecificityMulti', 'CountMetric', 'AccuracyMulti', 'HammingLossMulti',
            'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'accuracy_multi', 'BrierAcc', 'BrierScoreMulti', 'ScoresAcc',
-           'RankMetric', 'RocAucMulti', 'APScoreMulti', 'RankingAcc', 'LabelRankMetric', 'CoverageErrorMulti',
-           'LabelRankingAPMulti', 'RankingLossMulti', 'TorchMetric']
+           'score_groups', 'partial_auroc_groups', 'RankMetric', 'RocAucMulti', 'APScoreMulti', 'RankingAcc',
+           'LabelRankMetric', 'CoverageErrorMulti', 'LabelRankingAPMulti', 'RankingLossMulti', 'TorchMetric']
 
 # %% ../nbs/02_metrics.ipynb #672d9d97
+def _check_labels(labels)->Tensor|None:
+    "`labels` as a long tensor, refusing negative entries (scikit-learn raises on them; torch would index from the end)."
+    if labels is None: return None
+    lb = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
+    if len(lb) and lb.min()<0: raise ValueError(f"labels must be column indices >= 0, got {lb.min().item()} < 0")
+    return lb
+
 class Accumulator:
     "Base of the shared states: column selection, sample weights, deferred value checks, and the batch last seen."
     def __init__(self, sigmoid=True, ignore_index=None, labels=None, sample_weight=None, validate_args=True):
         self.sigmoid,self.ignore_index,self.validate_args = sigmoid,ignore_index,validate_args
-        self.labels = None if labels is None else torch.as_tensor(labels, dtype=torch.long)
+        self.labels = _check_labels(labels)
         self.sample_weight = None if sample_weight is None else torch.as_tensor(sample_weight)
         self._dev = {}
         self.reset()
@@ -42,23 +49,25 @@ class Accumulator:
         return self._dev[k]
 
     def prep(self, preds, targs):
-        "Select `labels`, check, activate, and take the batch's sample weights: `(probs, pos, keep, weight)`."
+        "Select `labels`, check, and take the batch's sample weights: `(scores, pos, keep, weight)`."
         if self.labels is not None:
             check_shapes(preds, targs)
+            if len(self.labels) and self.labels.max()>=preds.shape[1]:
+                raise ValueError(f"labels has index {self.labels.max().item()}, but the inputs have {preds.shape[1]} labels (0 to {preds.shape[1]-1})")
             idx = self.on(self.labels, preds.device)
             preds,targs = preds[:,idx],targs[:,idx]
-        probs,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index, self.validate_args)
+        x,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index, self.validate_args)
         self.flags = merge_flags(self.flags, flags)
         w = None
         if self.sample_weight is not None:
             if world()>1: raise ValueError("sample_weight is not supported under distributed training: each process sees another slice of the data")
-            n = len(probs)
+            n = len(x)
             if self.offset+n > len(self.sample_weight):
                 raise ValueError(f"sample_weight has {len(self.sample_weight)} entries, but more samples were seen: "
                                  f"pass one weight per validation sample, in the validation loader's order")
-            w = self.on(self.sample_weight, probs.device)[self.offset:self.offset+n]
+            w = self.on(self.sample_weight, x.device)[self.offset:self.offset+n]
             self.offset += n
-        return probs,pos,keep,w
+        return x,pos,keep,w
 
     def add(self, s:dict):
         "Add the sums `s` of one batch to the state."
@@ -84,12 +93,17 @@ class StatScores(Accumulator):
 
     def update(self, preds:Tensor, targs:Tensor):
         "Add one batch."
-        probs,pos,keep,w = self.prep(preds, targs)
-        th = self.thresh
-        if isinstance(th, Tensor):
-            if len(th)!=probs.shape[1]: raise ValueError(f"thresh has {len(th)} per-class values but the inputs have {probs.shape[1]} labels")
-            th = self.on(th, probs.device).to(probs.dtype)
-        self.add(stat_update(probs, pos, keep, th, w, self.betas))
+        x,pos,keep,w = self.prep(preds, targs)
+        self.add(stat_update(x, pos, keep, self.cut(x), w, self.betas))
+
+    def cut(self, x:Tensor):
+        "The threshold's exact `cutoff` for the scores `x`: a float, or a `[C]` tensor on `x`'s device (computed once)."
+        c = cutoff(self.thresh, self.sigmoid, x.dtype)
+        if not isinstance(c, Tensor): return c
+        if len(c)!=x.shape[1]: raise ValueError(f"thresh has {len(c)} per-class values but the inputs have {x.shape[1]} labels")
+        k = ('cut',x.dtype,x.device)
+        if k not in self._dev: self._dev[k] = c.to(x.device, x.dtype)
+        return self._dev[k]
 
 # %% ../nbs/02_metrics.ipynb #f8700b69
 _shared = weakref.WeakKeyDictionary()
@@ -248,7 +262,7 @@ class AccuracyMulti(CountMetric):
 
 class HammingLossMulti(CountMetric):
     "Hamming loss (fraction of wrong label decisions) for multi-label classification (drop-in for fastai's)."
-    _fn,_nm = staticmethod(lambda s: 1-accuracy_compute(s)),'hamming_loss'
+    _fn,_nm = staticmethod(hamming_compute),'hamming_loss'
 
 class MatthewsCorrCoefMulti(CountMetric):
     "Matthews correlation over every (sample, label) decision; fastai's raises on multi-hot targets."
@@ -263,8 +277,12 @@ class ExactMatchMulti(CountMetric):
 # %% ../nbs/02_metrics.ipynb #21a47663
 def accuracy_multi(inp:Tensor, targ:Tensor, thresh=0.5, sigmoid=True)->Tensor:
     "Label-wise accuracy of `inp > thresh` (after the sigmoid if `sigmoid`) against multi-hot `targ`, as fastai's."
-    probs,pos,_,flags = prep(inp, targ, sigmoid)
-    acc = ((probs > check_thresh(thresh))==pos).float().mean()
+    x,pos,_,flags = prep(inp, targ, sigmoid)
+    c = cutoff(check_thresh(thresh), sigmoid, x.dtype)
+    if isinstance(c, Tensor):
+        if len(c)!=x.shape[1]: raise ValueError(f"thresh has {len(c)} per-class values but the inputs have {x.shape[1]} labels")
+        c = c.to(x.device, x.dtype)
+    acc = ((x > c)==pos).float().mean()
     return acc if flags is None else torch.where(flags.any(), float('nan'), acc)
 
 # %% ../nbs/02_metrics.ipynb #13cc7298
@@ -274,8 +292,8 @@ class BrierAcc(Accumulator):
         self.thresh = None if thresh is None else check_thresh(thresh)
         super().__init__(sigmoid, ignore_index, None, sample_weight, validate_args)
     def update(self, preds, targs):
-        probs,pos,keep,w = self.prep(preds, targs)
-        p = probs if self.thresh is None else (probs>self.thresh).to(probs.dtype)
+        x,pos,keep,w = self.prep(preds, targs)
+        p = to_probs(x, self.sigmoid) if self.thresh is None else (x > cutoff(self.thresh, self.sigmoid, x.dtype)).to(fdtype(x.device))
         e = (p-pos.to(p.dtype))**2
         if keep is not None: e = e*keep
         e = e.sum(1).to(fdtype(e.device))
@@ -295,25 +313,26 @@ class BrierScoreMulti(SharedMetric):
 
 # %% ../nbs/02_metrics.ipynb #0ffc87ab
 class ScoresAcc(Accumulator):
-    "Keeps probabilities and targets on the device (exact ranking), or a per-class threshold histogram when `thresholds` is given."
+    "Keeps scores and targets on the device (exact ranking), or a per-class threshold histogram when `thresholds` is given."
     def __init__(self, sigmoid=True, ignore_index=None, sample_weight=None, thresholds=None, validate_args=True):
         self.thresholds = None if thresholds is None else _grid(thresholds)
         self.uniform = self.thresholds is not None and is_uniform(self.thresholds)
         super().__init__(sigmoid, ignore_index, None, sample_weight, validate_args)
     def reset(self): super().reset(); self.chunks = []
     def update(self, preds, targs):
-        probs,pos,keep,w = self.prep(preds, targs)
+        x,pos,keep,w = self.prep(preds, targs)
         if self.thresholds is not None:
             if w is not None: raise ValueError("sample_weight is not supported with thresholds=: use exact mode")
-            th = self.on(self.thresholds, probs.device)
-            return self.add(dict(h=hist_update(probs, pos, keep, th, uniform=self.uniform)))
-        self.chunks.append((probs, pos, keep, w)); self._red = None
+            k = ('cuts',x.dtype,x.device)
+            if k not in self._dev: self._dev[k] = grid_cuts(self.thresholds, self.sigmoid, x.dtype).to(x.device)
+            return self.add(dict(h=hist_update(x, pos, keep, self._dev[k], uniform=self.uniform, sigmoid=self.sigmoid)))
+        self.chunks.append((x, pos, keep, w)); self._red = None
     def reduce(self):
         if self.thresholds is not None: return reduce_sums(self.state)
         if not self.chunks: return None
         cols = list(zip(*self.chunks))
         cat = lambda xs: None if xs[0] is None else gather_cat(torch.cat(xs))  # exact ranking: gathered once
-        return dict(probs=cat(cols[0]), pos=cat(cols[1]), keep=cat(cols[2]), w=cat(cols[3]))
+        return dict(scores=cat(cols[0]), pos=cat(cols[1]), keep=cat(cols[2]), w=cat(cols[3]))
 
 def _grid(thresholds)->Tensor:
     "Sorted thresholds: `int` n gives n evenly spaced points in (0,1), otherwise the values given (each in [0,1))."
@@ -324,7 +343,7 @@ def _grid(thresholds)->Tensor:
 
 def _rank_weights(s):
     "Positive and negative weight of each entry, as floats: masked entries weigh nothing."
-    ft = fdtype(s['probs'].device)
+    ft = fdtype(s['scores'].device)
     p = s['pos'].to(ft)
     k = None if s['keep'] is None else s['keep'].to(ft)
     if s['w'] is not None:
@@ -332,15 +351,42 @@ def _rank_weights(s):
         k = w if k is None else k*w
     return (p,1-p) if k is None else (p*k,(1-p)*k)
 
+def score_groups(s:dict, # the sums of a `ScoresAcc`
+                 layout:str='labels', # rank per label ('labels'), all entries at once ('micro') or per sample ('samples')
+                )->tuple:
+    "`rank_groups` runs `(P,N)` of the stored scores, or the histogram's bins, computed once per layout and kept in `s`."
+    k = ('groups', layout)
+    if k not in s:
+        if 'h' in s: s[k] = hist_groups(s['h'])
+        else:
+            (pos,neg),sc = _rank_weights(s),s['scores']
+            f = {'labels': lambda t: t.T.contiguous(), 'micro': lambda t: t.reshape(1,-1), 'samples': lambda t: t}[layout]
+            s[k] = rank_groups(f(sc), f(pos), f(neg))
+    return s[k]
+
+def partial_auroc_groups(P:Tensor, N:Tensor, max_fpr:float)->Tensor:
+    "Per-row standardised partial AUROC up to `max_fpr` (McClish's correction), as scikit-learn's `roc_auc_score(max_fpr=)`."
+    TP,FP = P.cumsum(-1),N.cumsum(-1)
+    np_,nn_ = TP[:,-1:],FP[:,-1:]
+    t1,f1 = TP/np_,FP/nn_
+    t0,f0 = (TP-P)/np_,(FP-N)/nn_
+    m = max_fpr
+    tm = t0 + (t1-t0)*safe_div(m-f0, f1-f0)  # the ROC curve at max_fpr, on the segment that crosses it
+    area = torch.where(f1<=m, (f1-f0)*(t0+t1), torch.where(f0<m, (m-f0)*(t0+tm), 0.)).sum(-1)/2
+    lo = m*m/2
+    return torch.where((np_[:,0]>0)&(nn_[:,0]>0), 0.5*(1+(area-lo)/(m-lo)), math.nan)  # undefined without both classes
+
 # %% ../nbs/02_metrics.ipynb #5af5e7c0
 class RankMetric(SharedMetric):
     "AUROC (`kind='roc_auc'`) or average precision (`kind='ap'`), averaged as scikit-learn; exact on the device, or binned."
-    def __init__(self, kind='roc_auc', sigmoid=True, average='macro', sample_weight=None, thresholds=None, ignore_index=None, name=None):
+    def __init__(self, kind='roc_auc', sigmoid=True, average='macro', sample_weight=None, thresholds=None, ignore_index=None, name=None, max_fpr=None):
         check_average(average)
         if thresholds is not None and average in ('micro','samples'): raise ValueError(f"average={average!r} needs exact mode: leave thresholds=None")
+        if max_fpr is not None and not (kind=='roc_auc' and 0<max_fpr<=1):
+            raise ValueError(f"max_fpr must be in (0, 1] (partial AUROC), got {max_fpr!r}")
         super().__init__(name)
         self.kind,self.sigmoid,self.average,self.sample_weight = kind,sigmoid,average,sample_weight
-        self.thresholds,self.ignore_index = thresholds,ignore_index
+        self.thresholds,self.ignore_index,self.max_fpr = thresholds,ignore_index,(None if max_fpr==1 else max_fpr)
     @property
     def key(self):
         th = self.thresholds if self.thresholds is None or isinstance(self.thresholds,int) else tuple(_grid(self.thresholds).tolist())
@@ -350,32 +396,25 @@ class RankMetric(SharedMetric):
     def default_name(self): return f"{self.kind}_{_avg_name(self.average)}"
 
     def compute(self, s):
-        fn = auroc_groups if self.kind=='roc_auc' else ap_groups
-        if 'h' in s: P,N = hist_groups(s['h'])
-        else:
-            pos,neg = _rank_weights(s)
-            sc = s['probs']
-            if self.average=='micro': sc,pos,neg = sc.reshape(-1,1),pos.reshape(-1,1),neg.reshape(-1,1)
-            if self.average=='samples': sc,pos,neg = sc.T,pos.T,neg.T
-            P,N = rank_groups(sc, pos, neg)
-        res = fn(P,N)
-        npos,nneg = P.sum(0),N.sum(0)
+        P,N = score_groups(s, 'labels' if self.average not in ('micro','samples') else self.average)
+        res = ap_groups(P,N) if self.kind=='ap' else auroc_groups(P,N) if self.max_fpr is None else partial_auroc_groups(P,N,self.max_fpr)
+        npos,nneg = P.sum(-1),N.sum(-1)
+        und = (npos==0) if self.kind=='ap' else (npos==0)|(nneg==0)
         if self.kind=='ap': res = torch.where(npos>0, res, 0.)  # scikit-learn: AP is 0 for a label with no positive
-        elif (und := (npos==0)|(nneg==0)).any():
-            what = 'samples' if self.average=='samples' else 'labels'
-            idx = und.nonzero().flatten().tolist()
-            warnings.warn(f"{self.name}: ROC AUC is undefined for {what} {idx[:10]}{'...' if len(idx)>10 else ''} "
-                          f"(only one class present); they are left out of the average", stacklevel=3)
+        if und.any():
+            what,idx = {'samples':'samples','micro':'all entries'}.get(self.average,'labels'),und.nonzero().flatten().tolist()
+            why = 'no positive: its AP is 0' if self.kind=='ap' else 'only one class present: left out of the average'
+            which = '' if self.average=='micro' else f" {idx[:10]}{'...' if len(idx)>10 else ''}"
+            warnings.warn(f"{self.name}: {what}{which} have {why}", stacklevel=3)
         if self.average in ('micro',None): return res[0] if self.average=='micro' else res
         if self.average=='samples':
             return nanaverage(res, None if s.get('w') is None else s['w'].to(res.dtype))
         return nanaverage(res, None if self.average=='macro' else npos)
 
 class RocAucMulti(RankMetric):
-    "Area under the ROC curve for multi-label classification, on the device (drop-in for fastai's)."
+    "Area under the ROC curve for multi-label classification, on the device (drop-in for fastai's); `max_fpr` gives the partial AUC."
     def __init__(self, sigmoid=True, average='macro', sample_weight=None, max_fpr=None, thresholds=None, ignore_index=None, name=None):
-        if max_fpr is not None: raise ValueError("max_fpr (partial AUC) is not supported: leave max_fpr=None for the full AUROC")
-        super().__init__('roc_auc', sigmoid, average, sample_weight, thresholds, ignore_index, name)
+        super().__init__('roc_auc', sigmoid, average, sample_weight, thresholds, ignore_index, name, max_fpr)
 
 class APScoreMulti(RankMetric):
     "Average precision (mAP with `average='macro'`) for multi-label classification, on the device (drop-in for fastai's)."
@@ -387,41 +426,43 @@ class APScoreMulti(RankMetric):
 class RankingAcc(Accumulator):
     "Sums over samples of coverage error, label-ranking AP and ranking loss, from each batch's row-wise ranking."
     def update(self, preds, targs):
-        probs,pos,keep,_ = self.prep(preds, targs)
-        p,n = _rank_weights(dict(probs=probs, pos=pos, keep=keep, w=None))
-        P,N = rank_groups(probs.T, p.T, n.T)
-        TP,FP = P.cumsum(0),N.cumsum(0)
-        npos,nneg = TP[-1],FP[-1]
+        x,pos,keep,w = self.prep(preds, targs)
+        p,n = _rank_weights(dict(scores=x, pos=pos, keep=keep, w=None))
+        P,N = rank_groups(x, p, n)
+        TP,FP = P.cumsum(-1),N.cumsum(-1)
+        npos,nneg = TP[:,-1],FP[:,-1]
         trivial = (npos==0)|(nneg==0)
-        cov = ((TP+FP)*(P>0)).amax(0)
+        cov = ((TP+FP)*(P>0)).amax(-1)
         lrap = torch.where(trivial, 1., ap_groups(P,N))
-        loss = safe_div((P*FP).sum(0), npos*nneg)  # 0 for a sample whose labels are all true or all false, as scikit-learn
-        self.add(dict(coverage=cov.sum(), lrap=lrap.sum(), ranking_loss=loss.sum(), n=torch.full((), len(cov), dtype=cov.dtype, device=cov.device)))
+        loss = safe_div((P*FP).sum(-1), npos*nneg)  # 0 for a sample whose labels are all true or all false, as scikit-learn
+        v = torch.stack([cov, lrap, loss])
+        self.add(dict(v=v.sum(1) if w is None else v@w.to(v.dtype), n=cov.new_full((), len(cov)) if w is None else w.sum().to(v.dtype)))
 
 class LabelRankMetric(SharedMetric):
     "Coverage error, label-ranking average precision or ranking loss (`kind`), as scikit-learn's, from O(1) state."
-    def __init__(self, kind='lrap', sigmoid=True, ignore_index=None, name=None):
-        if kind not in ('coverage','lrap','ranking_loss'): raise ValueError(f"unknown kind {kind!r}")
+    _kinds = ('coverage','lrap','ranking_loss')
+    def __init__(self, kind='lrap', sigmoid=True, ignore_index=None, sample_weight=None, name=None):
+        if kind not in self._kinds: raise ValueError(f"unknown kind {kind!r}")
         super().__init__(name)
-        self.kind,self.sigmoid,self.ignore_index = kind,sigmoid,ignore_index
+        self.kind,self.sigmoid,self.ignore_index,self.sample_weight = kind,sigmoid,ignore_index,sample_weight
     @property
-    def key(self): return ('ranking', self.sigmoid, self.ignore_index)
-    def new_acc(self): return RankingAcc(self.sigmoid, self.ignore_index)
-    def compute(self, s): return s[self.kind]/s['n']
+    def key(self): return ('ranking', self.sigmoid, self.ignore_index, id(self.sample_weight))
+    def new_acc(self): return RankingAcc(self.sigmoid, self.ignore_index, sample_weight=self.sample_weight)
+    def compute(self, s): return s['v'][self._kinds.index(self.kind)]/s['n']
     @property
     def default_name(self): return {'coverage':'coverage_error','lrap':'lrap','ranking_loss':'ranking_loss'}[self.kind]
 
 class CoverageErrorMulti(LabelRankMetric):
     "Coverage error: how far down the ranking one must go to cover every true label, on average."
-    def __init__(self, sigmoid=True, ignore_index=None, name=None): super().__init__('coverage', sigmoid, ignore_index, name)
+    def __init__(self, sigmoid=True, ignore_index=None, sample_weight=None, name=None): super().__init__('coverage', sigmoid, ignore_index, sample_weight, name)
 
 class LabelRankingAPMulti(LabelRankMetric):
     "Label-ranking average precision (LRAP), as scikit-learn's `label_ranking_average_precision_score`."
-    def __init__(self, sigmoid=True, ignore_index=None, name=None): super().__init__('lrap', sigmoid, ignore_index, name)
+    def __init__(self, sigmoid=True, ignore_index=None, sample_weight=None, name=None): super().__init__('lrap', sigmoid, ignore_index, sample_weight, name)
 
 class RankingLossMulti(LabelRankMetric):
     "Ranking loss: the fraction of (true, false) label pairs where the false label scores at least as high, averaged over samples."
-    def __init__(self, sigmoid=True, ignore_index=None, name=None): super().__init__('ranking_loss', sigmoid, ignore_index, name)
+    def __init__(self, sigmoid=True, ignore_index=None, sample_weight=None, name=None): super().__init__('ranking_loss', sigmoid, ignore_index, sample_weight, name)
 
 # %% ../nbs/02_metrics.ipynb #41d7eb38
 def _snake(s): return re.sub(r'(?<!^)(?=[A-Z])', '_', s).lower()
@@ -444,8 +485,9 @@ class TorchMetric(Metric):
         self.flags = None
     def update(self, preds, targs):
         "Check, activate and pass one batch to the torchmetrics metric."
-        probs,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index)
+        x,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index)
         self.flags = merge_flags(self.flags, flags)
+        probs = to_probs(x, self.sigmoid)  # float64: a decision at a float32 logit cannot flip with the CPU's kernels
         if self.m is None:
             kw = dict(ignore_index=self.ignore_index) if self.ignore_index is not None else {}
             self.m = self.tm(num_labels=probs.shape[1], validate_args=False, **kw, **self.kwargs)

@@ -25,10 +25,10 @@ __all__ = ['multilabel_report', 'metric_problems', 'check_metrics', 'CheckMetric
 # %% ../nbs/04_report.ipynb #f4b85799
 _avgs = ('micro','macro','weighted','samples')
 
-def _accumulate(probs, targs, thresh, ignore_index)->tuple:
-    "The summed counts and the kept scores of one predictor's probabilities, as the metrics hold them."
-    acc = StatScores(thresh, False, ignore_index); acc.update(probs, targs)
-    sc = ScoresAcc(False, ignore_index); sc.update(probs, targs)
+def _accumulate(preds, targs, thresh, ignore_index, sigmoid=False)->tuple:
+    "The summed counts and the kept scores of one predictor's logits or probabilities, as the metrics hold them."
+    acc = StatScores(thresh, sigmoid, ignore_index); acc.update(preds, targs)
+    sc = ScoresAcc(sigmoid, ignore_index); sc.update(preds, targs)
     return acc.sums(),sc.sums()
 
 def _scores(s, r, av)->dict:
@@ -58,21 +58,21 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
                       thresholds:int=101, # grid for each class's best-F1 threshold
                      )->pd.DataFrame:
     "Per-class and summary metrics of `preds`, beside the same metrics for an all-negative and a class-prior predictor."
-    probs,pos,keep,_ = prep(preds, targs, sigmoid, ignore_index)
-    C = probs.shape[1]
+    x,pos,keep,_ = prep(preds, targs, sigmoid, ignore_index)
+    C = x.shape[1]
     vocab = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(C)]
     if len(vocab)!=C: raise ValueError(f"vocab has {len(vocab)} names but the inputs have {C} labels")
     # the model's counts and scores serve its per-class and its summary rows; a sweep gives each class's best threshold
-    s,r = _accumulate(probs, targs, thresh, ignore_index)
-    sw = SweepStats(thresholds, False, ignore_index); sw.update(probs, targs)
+    s,r = _accumulate(x, targs, thresh, ignore_index, sigmoid)
+    sw = SweepStats(thresholds, sigmoid, ignore_index); sw.update(x, targs)
     ths = sw.thresholds.numpy()
     per = pd.DataFrame(dict(**_scores(s, r, None), best_thresh=[ths[_best(f, ths)] for f in sw.class_f1().cpu().numpy()]), index=vocab)
     # the trivial predictors, as probabilities on the same device
     kept = pos if keep is None else pos & keep
     n = pos.shape[0] if keep is None else keep.sum(0).clamp_min(1)
-    prior = (kept.sum(0)/n).to(probs.dtype).expand_as(probs)
+    prior = (kept.sum(0)/n).to(x.dtype).expand_as(x)
     sections = {'model': _summary(s, r),
-                'all negative': _summary(*_accumulate(torch.zeros_like(probs), targs, thresh, ignore_index)),
+                'all negative': _summary(*_accumulate(torch.zeros_like(x), targs, thresh, ignore_index)),
                 'class prior': _summary(*_accumulate(prior.contiguous(), targs, thresh, ignore_index))}
     rows = [(('class', k), v) for k,v in per.to_dict('index').items()]
     rows += [((sec, k), v) for sec,d in sections.items() for k,v in d.items()]

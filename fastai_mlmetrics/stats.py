@@ -8,13 +8,14 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/stats.html.md"""
 from __future__ import annotations
 import math, warnings, torch
 from torch import Tensor
+from sklearn.exceptions import UndefinedMetricWarning
 from .core import *
 
 # %% auto #0
 __all__ = ['averages', 'safe_div', 'fdtype', 'sample_kinds', 'stat_update', 'check_average', 'check_zero_division', 'nanaverage',
-           'stat_compute', 'check_accuracy_average', 'accuracy_compute', 'mcc_compute', 'exact_compute', 'rank_groups',
-           'auroc_groups', 'ap_groups', 'uniform_grid', 'is_uniform', 'hist_bins', 'bincount_nosync', 'hist_update',
-           'hist_counts', 'hist_groups']
+           'stat_compute', 'check_accuracy_average', 'accuracy_compute', 'hamming_compute', 'mcc_compute',
+           'exact_compute', 'rank_groups', 'auroc_groups', 'ap_groups', 'uniform_grid', 'is_uniform', 'grid_cuts',
+           'hist_bins', 'bincount_nosync', 'hist_update', 'hist_counts', 'hist_groups']
 
 # %% ../nbs/01_stats.ipynb #b7587dec
 def safe_div(num:Tensor, den:Tensor, zero=0.)->Tensor:
@@ -30,19 +31,19 @@ def sample_kinds(betas=(1.,)):
     "Names of the per-sample scores `stat_update` sums: precision, recall, jaccard, specificity, then one F-beta per beta."
     return ['precision','recall','jaccard','specificity',*[f'f{b:g}' for b in betas]]
 
-def stat_update(probs:Tensor, # probabilities `[B,C]`
+def stat_update(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabilities
                 pos:Tensor, # bool targets `[B,C]`
                 keep:Tensor|None=None, # bool mask of entries to count, or None for all
-                thresh:float|Tensor=0.5, # scalar, or `[C]` tensor on `probs`' device
+                cut:float|Tensor=0., # `cutoff` of the threshold: a scalar, or `[C]` tensor on `scores`' device and dtype
                 weight:Tensor|None=None, # sample weights `[B]`
                 betas=(1.,), # betas of the per-sample F-beta scores to sum
                )->dict:
-    "Sums of one batch's decisions `probs > thresh`: per-class `tp,fp,fn,tn`, per-sample score sums `sdef`/`sund`, `n`, `exact`."
-    pred = probs > thresh
+    "Sums of one batch's decisions `scores > cut`: per-class `tp,fp,fn,tn`, per-sample score sums `sdef`/`sund`, `n`, `exact`."
+    pred = scores > cut
     if keep is not None: pred,pos = pred&keep,pos&keep
     hit = pred & pos
     nkeep = lambda d: pred.new_full((pred.shape[1-d],), pred.shape[d], dtype=torch.long) if keep is None else keep.sum(d)
-    ftype = fdtype(probs.device)
+    ftype = fdtype(scores.device)
     # per sample: unweighted integer counts, then one ratio per score kind
     stp,spred,spos = hit.sum(1),pred.sum(1),pos.sum(1)
     sfp,sfn = spred-stp,spos-stp
@@ -53,7 +54,7 @@ def stat_update(probs:Tensor, # probabilities `[B,C]`
     den = torch.stack([*torch.stack([spred,spos,stp+sfp+sfn,stn+sfp]).to(ftype), *[(1+b*b)*stp_f+b*b*sfn+sfp for b in betas]])
     ok = den>0
     r = safe_div(num, den)
-    w = torch.ones(len(stp), dtype=ftype, device=probs.device) if weight is None else weight.to(ftype)
+    w = torch.ones(len(stp), dtype=ftype, device=scores.device) if weight is None else weight.to(ftype)
     # per class: weighted when sample weights are given, exact integers otherwise
     if weight is None: ctp,cpred,cpos = hit.sum(0),pred.sum(0),pos.sum(0)
     else: ctp,cpred,cpos = (w@hit.to(ftype)),(w@pred.to(ftype)),(w@pos.to(ftype))
@@ -63,7 +64,8 @@ def stat_update(probs:Tensor, # probabilities `[B,C]`
                 sdef=(r*w).sum(1), sund=((~ok)*w).sum(1), n=w.sum(), exact=(((sfp+sfn)==0)*w).sum())
 
 # %% ../nbs/01_stats.ipynb #b54622d9
-_scores = {'precision':'predicted', 'recall':'true', 'fbeta':'true nor predicted', 'jaccard':'true or predicted', 'specificity':'negative'}
+_scores = {'precision':('Precision','predicted'), 'recall':('Recall','true'), 'fbeta':('F-score','true nor predicted'),
+           'jaccard':('Jaccard','true or predicted'), 'specificity':('Specificity','negative')}
 averages = ('micro','macro','weighted','samples',None)
 
 def check_average(average):
@@ -118,8 +120,12 @@ def stat_compute(s:dict, # summed counts from `stat_update`
     return nanaverage(res, w, skipnan=score!='jaccard')
 
 def _warn(score, where):
-    warnings.warn(f"{score} is ill-defined (no {_scores[score]} {'samples' if where=='samples' else 'entries'}) in some "
-                  f"{'samples' if where=='samples' else 'labels'}, and is set to 0.0 there; pass zero_division to choose", stacklevel=3)
+    "scikit-learn's `UndefinedMetricWarning`, in its words, for `where` in 'labels', 'micro' (one pooled ratio) or 'samples'."
+    what,mod = _scores[score]
+    a0,a1 = ('label','sample') if where=='samples' else ('sample','label')
+    at = 'due to' if where=='micro' else f'in {a1}s with'
+    warnings.warn(f"{what} is ill-defined and being set to 0.0 {at} no {mod} {a0}s. Use `zero_division` parameter to control this behavior.",
+                  UndefinedMetricWarning, stacklevel=3)
 
 # %% ../nbs/01_stats.ipynb #77222d57
 def check_accuracy_average(average):
@@ -135,6 +141,11 @@ def accuracy_compute(s:dict, average:str|None='micro')->Tensor:
     acc = ok/tot
     return acc if average is None else acc.nanmean()
 
+def hamming_compute(s:dict)->Tensor:
+    "Hamming loss: wrong decisions over kept entries, `(fp+fn)/entries`, as scikit-learn (not `1-accuracy`, which rounds differently)."
+    tp,fp,fn,tn = (s[k].sum().to(fdtype(s['tp'].device)) for k in ('tp','fp','fn','tn'))
+    return (fp+fn)/(tp+fp+fn+tn)
+
 def mcc_compute(s:dict)->Tensor:
     "Matthews correlation over every (sample, label) decision; 0 when undefined, as scikit-learn."
     tp,fp,fn,tn = (s[k].sum().to(fdtype(s['tp'].device)) for k in ('tp','fp','fn','tn'))
@@ -146,52 +157,60 @@ def exact_compute(s:dict)->Tensor:
     return s['exact']/s['n']
 
 # %% ../nbs/01_stats.ipynb #3ea0bf0e
-def rank_groups(scores:Tensor, # `[N,K]`: each column is ranked on its own
-                pos:Tensor, # `[N,K]` weight of each entry as a positive
-                neg:Tensor, # `[N,K]` weight of each entry as a negative
+def rank_groups(scores:Tensor, # `[K,N]`: each row is ranked on its own
+                pos:Tensor, # `[K,N]` weight of each entry as a positive
+                neg:Tensor, # `[K,N]` weight of each entry as a negative
                ):
-    "Per column, sort `scores` in decreasing order and sum `pos`/`neg` over runs of ties: `(P,N)` `[N,K]`, zero past each column's last run."
-    s,idx = scores.sort(0, descending=True)
+    "Per row, sort `scores` in decreasing order and sum `pos`/`neg` over runs of ties: `(P,N)` `[K,N]`, zero past each row's last run."
+    s,idx = scores.sort(-1, descending=True)
     new = torch.ones_like(s, dtype=torch.bool)
-    new[1:] = s[1:]!=s[:-1]
-    gid = new.long().cumsum(0)-1
-    return (torch.zeros_like(pos).scatter_add_(0, gid, pos.gather(0, idx)),
-            torch.zeros_like(neg).scatter_add_(0, gid, neg.gather(0, idx)))
+    new[:,1:] = s[:,1:]!=s[:,:-1]
+    gid = new.cumsum(-1).sub_(1)
+    return (torch.zeros_like(pos).scatter_add_(-1, gid, pos.gather(-1, idx)),
+            torch.zeros_like(neg).scatter_add_(-1, gid, neg.gather(-1, idx)))
 
 def auroc_groups(P:Tensor, N:Tensor)->Tensor:
-    "Per-column AUROC from `rank_groups` runs (NaN where a column has no positive or no negative)."
-    TP,FP = P.cumsum(0),N.cumsum(0)
-    return (N*(2*TP-P)).sum(0)/2/(TP[-1]*FP[-1])
+    "Per-row AUROC from `rank_groups` runs (NaN where a row has no positive or no negative)."
+    TP,FP = P.cumsum(-1),N.cumsum(-1)
+    return (N*(2*TP-P)).sum(-1)/2/(TP[:,-1]*FP[:,-1])
 
 def ap_groups(P:Tensor, N:Tensor)->Tensor:
-    "Per-column average precision from `rank_groups` runs (NaN where a column has no positive)."
-    TP,FP = P.cumsum(0),N.cumsum(0)
-    return (P*safe_div(TP, TP+FP)).sum(0)/TP[-1]
+    "Per-row average precision from `rank_groups` runs (NaN where a row has no positive)."
+    TP,FP = P.cumsum(-1),N.cumsum(-1)
+    return (P*safe_div(TP, TP+FP)).sum(-1)/TP[:,-1]
 
 # %% ../nbs/01_stats.ipynb #312f4477
 def uniform_grid(T:int)->Tensor:
-    "`T` evenly spaced thresholds in (0,1): `k/(T+1)` for k=1..T, in float64."
-    return torch.linspace(0, 1, T+2, dtype=torch.float64)[1:-1]
+    "`T` evenly spaced thresholds in (0,1): `k/(T+1)` for k=1..T, in float64, correctly rounded."
+    # not `linspace`, whose last bits depend on the CPU's vector kernels: a quotient of two exact integers is the same everywhere
+    return torch.arange(1, T+1, dtype=torch.float64)/(T+1)
 
 def is_uniform(thresholds:Tensor)->bool:
     "True when `thresholds` is `uniform_grid(len(thresholds))`, so bins can be computed in closed form."
     return len(thresholds)>0 and torch.allclose(thresholds.double().cpu(), uniform_grid(len(thresholds)), rtol=0, atol=1e-12)
 
-def hist_bins(probs:Tensor, # probabilities, any shape
-              thresholds:Tensor, # sorted thresholds `[T]` on `probs`' device
-              uniform:bool=False, # `thresholds` is `uniform_grid(T)`: use the closed form
+def grid_cuts(thresholds:Tensor, # sorted probability thresholds `[T]`, float64
+              sigmoid:bool=True, # the scores are logits
+              dtype:torch.dtype=torch.float32, # the scores' dtype
              )->Tensor:
-    "Bin of each probability: the number of `thresholds` strictly below it, so `prob > thresholds[k]` iff `bin > k`."
-    th = thresholds if thresholds.dtype==probs.dtype else thresholds.to(probs.dtype)
-    if not uniform: return torch.searchsorted(th, probs.contiguous())
-    T = len(th)
-    k = (probs*(T+1)).ceil_().long().sub_(1).clamp_(0, T)
-    # `probs*(T+1)` can round across an integer, so the estimate may be one off. Correct it against the
-    # thresholds themselves, in the probabilities' dtype, so the rule stays exactly `prob > threshold`.
-    # At most one of the two corrections applies, so both read the first estimate.
-    inf = th.new_full((1,), math.inf)
-    lo,hi = torch.cat([-inf, th]),torch.cat([th, inf])  # lo[k] = th[k-1], hi[k] = th[k]
-    return k.add_(hi[k] < probs).sub_((lo[k] >= probs).long())
+    "The `cutoff` of every threshold, in `dtype` (sorted like `thresholds`): `score > cuts[k]` iff `prob > thresholds[k]`."
+    return cutoff(thresholds, sigmoid, dtype).to(dtype)
+
+def hist_bins(scores:Tensor, # scores (logits or probabilities), float32 or float64, any shape
+              cuts:Tensor, # `grid_cuts` of the thresholds, on `scores`' device and dtype
+              uniform:bool=False, # the thresholds are `uniform_grid(T)`: use the closed form
+              sigmoid:bool=True, # the scores are logits
+             )->Tensor:
+    "Bin of each score: the number of `cuts` strictly below it, so `prob > thresholds[k]` iff `bin > k`."
+    if not uniform: return torch.searchsorted(cuts, scores.contiguous())
+    T = len(cuts)
+    # estimate from the rounded probability, then correct it against the exact cuts: the rounding (of the sigmoid,
+    # of `p*(T+1)`) moves a score at most one bin, so at most one of the two corrections applies, and both read the estimate
+    p = scores.sigmoid() if sigmoid else scores
+    k = (p*(T+1)).ceil_().long().sub_(1).clamp_(0, T)
+    inf = cuts.new_full((1,), math.inf)
+    lo,hi = torch.cat([-inf, cuts]),torch.cat([cuts, inf])  # lo[k] = cuts[k-1], hi[k] = cuts[k]
+    return k.add_(hi[k] < scores).sub_((lo[k] >= scores).long())
 
 def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     "Counts of each value of the 1-D int tensor `idx` in `range(n)`; by default on a GPU with a scatter-add, which needs no host sync."
@@ -209,16 +228,17 @@ def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, dim:int)->Tensor:
     if keep is not None: idx = torch.where(keep, idx, n)
     return bincount_nosync(idx.reshape(-1), n+1)[:n].view(-1,T1,2)
 
-def hist_update(probs:Tensor, # probabilities `[B,C]`
+def hist_update(scores:Tensor, # scores `[B,C]` (logits or probabilities)
                 pos:Tensor, # bool targets `[B,C]`
                 keep:Tensor|None, # bool mask of entries to count, or None
-                thresholds:Tensor, # sorted thresholds `[T]` on `probs`' device
+                cuts:Tensor, # `grid_cuts` `[T]` on `scores`' device and dtype
                 dim:int|tuple=0, # 0: one histogram per class `[C,T+1,2]`; 1: one per sample `[B,T+1,2]`; (0,1): both
-                uniform:bool=False, # `thresholds` is `uniform_grid(T)`
+                uniform:bool=False, # the thresholds are `uniform_grid(T)`
+                sigmoid:bool=True, # the scores are logits (for the closed form's estimate)
                ):
     "Counts of entries per (class or sample, bin, target): one `bincount` per histogram, the bins computed once."
-    code = hist_bins(probs, thresholds, uniform).mul_(2).add_(pos)  # 2*bin + target, in place
-    hs = [_hist(code, keep, probs.shape[1-d], len(thresholds)+1, d) for d in ((dim,) if isinstance(dim,int) else dim)]
+    code = hist_bins(scores, cuts, uniform, sigmoid).mul_(2).add_(pos)  # 2*bin + target, in place
+    hs = [_hist(code, keep, scores.shape[1-d], len(cuts)+1, d) for d in ((dim,) if isinstance(dim,int) else dim)]
     return hs[0] if isinstance(dim,int) else tuple(hs)
 
 def hist_counts(h:Tensor)->tuple:
@@ -230,6 +250,6 @@ def hist_counts(h:Tensor)->tuple:
 
 # %% ../nbs/01_stats.ipynb #818e960c
 def hist_groups(h:Tensor)->tuple:
-    "`(P,N)` `[T+1,C]` runs in decreasing score order from a per-class histogram `[C,T+1,2]`, for `auroc_groups`/`ap_groups`."
-    g = h.flip(1).transpose(0,1).to(fdtype(h.device))
+    "`(P,N)` `[C,T+1]` runs in decreasing score order from a per-class histogram `[C,T+1,2]`, for `auroc_groups`/`ap_groups`."
+    g = h.flip(1).to(fdtype(h.device))
     return g[...,1],g[...,0]

@@ -26,17 +26,18 @@ class SweepStats:
     "Per-class histogram and per-sample score sums at every threshold of `thresholds`."
     def __init__(self, thresholds=101, sigmoid=True, ignore_index=None, zero_division=0.):
         self.thresholds,self.sigmoid,self.ignore_index,self.zd = _grid(thresholds),sigmoid,ignore_index,float(zero_division)
-        self.uniform = is_uniform(self.thresholds)
+        self.uniform,self._cuts = is_uniform(self.thresholds),{}
         self.reset()
-    def reset(self): self.h,self.s,self.flags,self._th,self._reduced = None,None,None,None,False
+    def reset(self): self.h,self.s,self.flags,self._reduced = None,None,None,False
 
     def update(self, preds:Tensor, targs:Tensor):
         "Add one batch."
-        probs,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index)
+        x,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index)
         self.flags = merge_flags(self.flags, flags)
-        if self._th is None or self._th.device!=probs.device or self._th.dtype!=probs.dtype: self._th = self.thresholds.to(probs.device, probs.dtype)
-        h,hs = hist_update(probs, pos, keep, self._th, dim=(0,1), uniform=self.uniform)
-        tp,fp,fn,_ = (c.to(fdtype(probs.device)) for c in hist_counts(hs))
+        k = (x.dtype,x.device)
+        if k not in self._cuts: self._cuts[k] = grid_cuts(self.thresholds, self.sigmoid, x.dtype).to(x.device)
+        h,hs = hist_update(x, pos, keep, self._cuts[k], dim=(0,1), uniform=self.uniform, sigmoid=self.sigmoid)
+        tp,fp,fn,_ = (c.to(fdtype(x.device)) for c in hist_counts(hs))
         zd = self.zd
         s = torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)]).sum(1)
         n = torch.full((), len(tp), dtype=tp.dtype, device=tp.device)  # no host-to-device copy

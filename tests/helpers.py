@@ -24,6 +24,15 @@ def make_data(seed, n, c, empty_class=False, neg_rows=False, pos_rows=False, tie
     if pos_rows: y[1::4] = 1
     return p, y
 
+def exact_pred(x, thresh, sigmoid=True):
+    "The decisions `prob > thresh` in exact arithmetic (60 digits, mpmath): the oracle for ties at the threshold, where float64 rounds."
+    import mpmath
+    x, t = np.asarray(x, dtype=np.float64), np.broadcast_to(np.asarray(thresh, dtype=np.float64), np.shape(x))
+    if not sigmoid: return (x > t).astype(int)  # both exact binary numbers
+    with mpmath.workdps(60):
+        f = lambda v, th: int(1/(1+mpmath.exp(-mpmath.mpf(v))) > mpmath.mpf(th)) if np.isfinite(v) else int(v > 0)
+        return np.vectorize(f, otypes=[int])(x, t)
+
 def logits(p):
     "Logits whose sigmoid gives `p` back (0 and 1 clipped), in float64."
     q = np.clip(p, 1e-6, 1-1e-6)

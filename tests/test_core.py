@@ -12,11 +12,12 @@ def test_prep_accepts_every_dtype(n, c, pd, td, sigmoid):
     g = torch.Generator().manual_seed(n*100+c)
     x = (torch.randn(n, c, generator=g) if sigmoid else torch.rand(n, c, generator=g)).to(pd)
     y = (torch.rand(n, c, generator=g) < .3).to(td)
-    probs, pos, keep, flags = prep(x, y, sigmoid)
-    assert probs.dtype == (torch.float64 if pd == torch.float64 else torch.float32)
+    scores, pos, keep, flags = prep(x, y, sigmoid)
+    assert scores.dtype == (torch.float64 if pd == torch.float64 else torch.float32)
     assert pos.dtype == torch.bool and keep is None and flags is None
+    assert torch.equal(scores.double(), x.double())  # the inputs themselves, upcast exactly
     exp = x.double().sigmoid() if sigmoid else x.double()
-    assert torch.allclose(probs.double(), exp, atol=1e-6)
+    assert torch.allclose(to_probs(scores, sigmoid), exp, rtol=0, atol=1e-15)
 
 @settings(max_examples=40, deadline=None)
 @given(a=st.tuples(st.integers(1, 5), st.integers(1, 5)), b=st.tuples(st.integers(1, 5), st.integers(1, 5)))

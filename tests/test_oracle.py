@@ -2,7 +2,7 @@
 import warnings, numpy as np, pytest, torch, sklearn.metrics as skm
 from hypothesis import given, settings, strategies as st, HealthCheck
 from fastai_mlmetrics.all import *
-from helpers import make_data, logits, stream
+from helpers import make_data, logits, stream, exact_pred
 
 AVGS = ['micro', 'macro', 'weighted', 'samples', None]
 SK = {'fbeta': lambda y,p,av,zd,beta: skm.fbeta_score(y,p,beta=beta,average=av,zero_division=zd),
@@ -26,7 +26,7 @@ def test_threshold_metrics_match_sklearn(d, thresh, sigmoid, zd, beta):
     bs = d.pop('bs')
     p, y = make_data(**d)
     x = logits(p) if sigmoid else p
-    pred = ((1/(1+np.exp(-x)) if sigmoid else p) > thresh).astype(int)
+    pred = exact_pred(x, thresh, sigmoid)  # a logit at logit(thresh) is a tie: decided exactly, not by a rounded sigmoid
     mets = [ScoreMulti(sc, thresh, sigmoid, av, beta, zero_division=zd) for sc in SK for av in AVGS]
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
@@ -115,7 +115,7 @@ def test_ranking_metrics_match_sklearn(d, sigmoid):
 def test_half_precision_inputs(dtype):
     p, y = make_data(3, 50, 5)
     x = torch.tensor(logits(p)).to(dtype)
-    pred = (1/(1+np.exp(-x.double().numpy())) > .5).astype(int)  # the oracle sees the same rounded logits
+    pred = exact_pred(x.double().numpy(), .5)  # the oracle sees the same rounded logits
     for av in AVGS:
         close(F1ScoreMulti(average=av, zero_division=0)(x, torch.tensor(y)), skm.f1_score(y, pred, average=av, zero_division=0))
     close(RocAucMulti()(x, torch.tensor(y)), skm.roc_auc_score(y, x.double().numpy()), tol=1e-6)
