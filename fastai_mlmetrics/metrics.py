@@ -465,7 +465,16 @@ class RankingLossMulti(LabelRankMetric):
     def __init__(self, sigmoid=True, ignore_index=None, sample_weight=None, name=None): super().__init__('ranking_loss', sigmoid, ignore_index, sample_weight, name)
 
 # %% ../nbs/02_metrics.ipynb #41d7eb38
-def _snake(s): return re.sub(r'(?<!^)(?=[A-Z])', '_', s).lower()
+def _snake(s): return re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])', '_', s).lower()  # MultilabelAUROC: multilabel_auroc
+
+_tm_refused = {'MultilabelROC':'RocAucMulti', 'MultilabelPrecisionRecallCurve':'APScoreMulti or ThresholdSweep',
+               'MultilabelConfusionMatrix':'MultiLabelInterpretation or multilabel_report', 'MultilabelStatScores':'multilabel_report'}
+
+def _tm_scalar(v)->float:
+    "One number for the Recorder: a scalar, the mean over classes of a per-class tensor, or of the values of a `(value, threshold)` pair."
+    if isinstance(v, (tuple,list)): v = v[0]
+    v = v.double()
+    return v.item() if v.ndim==0 else v.nanmean().item()
 
 class TorchMetric(Metric):
     "Adapt a torchmetrics multi-label metric class (or instance) to fastai; `num_labels` comes from the first batch."
@@ -476,9 +485,18 @@ class TorchMetric(Metric):
         ignore_index:int|None=None, # target value masking an entry out
         **kwargs, # passed to the class with `num_labels`
     ):
+        cls = tm if isinstance(tm,type) else type(tm)
+        if cls.__name__ in _tm_refused:
+            raise ValueError(f"{cls.__name__} returns a curve or a matrix, not one number per epoch for fastai's Recorder: "
+                             f"use {_tm_refused[cls.__name__]}, or call torchmetrics directly on learn.get_preds()")
+        if isinstance(tm,type):
+            import inspect
+            need = [p for p,v in inspect.signature(tm.__init__).parameters.items() if v.default is inspect.Parameter.empty
+                    and v.kind not in (v.VAR_POSITIONAL,v.VAR_KEYWORD) and p not in ('self','num_labels') and p not in kwargs]
+            if need: raise TypeError(f"{cls.__name__} needs {', '.join(need)}: pass it to TorchMetric, e.g. TorchMetric({cls.__name__}, {need[0]}=...)")
         self.tm,self.sigmoid,self.ignore_index,self.kwargs = tm,sigmoid,ignore_index,kwargs
-        self._name = name or _snake((tm if isinstance(tm,type) else type(tm)).__name__)
-        self.m,self.flags = (None if isinstance(tm,type) else tm),None
+        self._name = name or _snake(cls.__name__)
+        self.m,self.flags,self.result = (None if isinstance(tm,type) else tm),None,None
         if self.m is not None: self.m.validate_args = False
     def reset(self):
         if self.m is not None: self.m.reset()
@@ -499,9 +517,10 @@ class TorchMetric(Metric):
         self.update(learn.pred[:k], learn.y[:k])
     @property
     def value(self):
+        "The Recorder's number (see the rule above); the full torchmetrics result is kept at `.result`."
         raise_flags(None if self.flags is None else reduce_sums({'f':self.flags})['f'])
-        v = self.m.compute()
-        return v.item() if isinstance(v, Tensor) and v.ndim==0 else v
+        self.result = self.m.compute()
+        return _tm_scalar(self.result)
     def __call__(self, preds, targs):
         "The metric on one batch."
         self.reset(); self.update(preds, targs)
