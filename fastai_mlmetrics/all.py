@@ -1,4 +1,4 @@
-"""`from fastai_mlmetrics.all import *` brings in the public API of every module.
+"""`from fastai_mlmetrics.all import *` brings in the public API, and nothing else.
 
 Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 
@@ -8,12 +8,13 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/all.html.md"""
 __all__ = []
 
 # %% ../nbs/90_all.ipynb #5e1c5291
-from . import core, stats, distributed, metrics, sweep, report, data
-from .core import *
-from .stats import *
-from .distributed import *
-from .metrics import *
-from .sweep import *
-from .report import *
-from .data import *
-__all__ = [*core.__all__, *stats.__all__, *distributed.__all__, *metrics.__all__, *sweep.__all__, *report.__all__, *data.__all__]
+from .metrics import (accuracy_multi, AccuracyMulti, F1ScoreMulti, FBetaMulti, PrecisionMulti, RecallMulti, JaccardMulti,
+    SpecificityMulti, HammingLossMulti, MatthewsCorrCoefMulti, ExactMatchMulti, BrierScoreMulti, RocAucMulti, APScoreMulti,
+    CoverageErrorMulti, LabelRankingAPMulti, RankingLossMulti, ScoreMulti, TorchMetric)
+from .sweep import ThresholdSweep, sweep_metrics
+from .report import multilabel_report, check_metrics, metric_problems, CheckMetricsCallback
+from .data import make_multilabel_digits, digits_dls
+__all__ = ['accuracy_multi', 'AccuracyMulti', 'F1ScoreMulti', 'FBetaMulti', 'PrecisionMulti', 'RecallMulti', 'JaccardMulti',
+           'SpecificityMulti', 'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'BrierScoreMulti', 'RocAucMulti', 'APScoreMulti',
+           'CoverageErrorMulti', 'LabelRankingAPMulti', 'RankingLossMulti', 'ScoreMulti', 'TorchMetric', 'ThresholdSweep', 'sweep_metrics',
+           'multilabel_report', 'check_metrics', 'metric_problems', 'CheckMetricsCallback', 'make_multilabel_digits', 'digits_dls']

@@ -14,11 +14,12 @@ from .stats import *
 from .distributed import *
 
 # %% auto #0
-__all__ = ['Accumulator', 'StatScores', 'SharedMetric', 'ScoreMulti', 'F1ScoreMulti', 'FBetaMulti', 'PrecisionMulti',
-           'RecallMulti', 'JaccardMulti', 'SpecificityMulti', 'CountMetric', 'AccuracyMulti', 'HammingLossMulti',
-           'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'accuracy_multi', 'BrierAcc', 'BrierScoreMulti', 'ScoresAcc',
-           'score_groups', 'partial_auroc_groups', 'RankMetric', 'RocAucMulti', 'APScoreMulti', 'RankingAcc',
-           'LabelRankMetric', 'CoverageErrorMulti', 'LabelRankingAPMulti', 'RankingLossMulti', 'TorchMetric']
+__all__ = ['Accumulator', 'StatScores', 'check_once', 'SharedMetric', 'ScoreMulti', 'F1ScoreMulti', 'FBetaMulti',
+           'PrecisionMulti', 'RecallMulti', 'JaccardMulti', 'SpecificityMulti', 'CountMetric', 'AccuracyMulti',
+           'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'accuracy_multi', 'BrierAcc',
+           'BrierScoreMulti', 'ScoresAcc', 'score_groups', 'partial_auroc_groups', 'RankMetric', 'RocAucMulti',
+           'APScoreMulti', 'RankingAcc', 'LabelRankMetric', 'CoverageErrorMulti', 'LabelRankingAPMulti',
+           'RankingLossMulti', 'TorchMetric']
 
 # %% ../nbs/02_metrics.ipynb #672d9d97
 def _check_labels(labels)->Tensor|None:
@@ -106,7 +107,17 @@ class StatScores(Accumulator):
         return self._dev[k]
 
 # %% ../nbs/02_metrics.ipynb #f8700b69
-_shared = weakref.WeakKeyDictionary()
+_shared,_checked = weakref.WeakKeyDictionary(),weakref.WeakKeyDictionary()
+
+def check_once(learn):
+    "`check_metrics(learn)` the first time one of our objects sees a batch of `learn` (again if its metrics change)."
+    ms = getattr(learn, 'metrics', None)
+    if ms is None or _checked.get(learn) is ms: return
+    _checked[learn] = ms
+    from fastai_mlmetrics.report import check_metrics  # report builds on the metrics: imported when first needed
+    p = getattr(learn, 'pred', None)
+    # the logit checks read values: on a GPU that is a host sync, so there they are left out
+    check_metrics(learn, p.detach() if isinstance(p, Tensor) and p.device.type=='cpu' else None)
 
 class SharedMetric(Metric):
     "A fastai `Metric` whose state lives in an accumulator shared per learner by every metric with the same `key`."
@@ -119,6 +130,7 @@ class SharedMetric(Metric):
     def reset(self): self._pending = True
 
     def accumulate(self, learn):
+        check_once(learn)
         accs = _shared.setdefault(learn, {})
         acc = accs.get(self.key) or accs.setdefault(self.key, self.new_acc())
         if self._pending:
@@ -513,6 +525,7 @@ class TorchMetric(Metric):
         t = pos.long() if keep is None else torch.where(keep, pos.long(), self.ignore_index)
         self.m.update(probs, t)
     def accumulate(self, learn):
+        check_once(learn)
         k = valid_rows(learn, len(learn.pred))
         self.update(learn.pred[:k], learn.y[:k])
     @property

@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings, numpy as np, pandas as pd, torch
 from torch import Tensor
 from fastcore.basics import patch
-from fastai.learner import Learner, AvgMetric, defaults
+from fastai.learner import Learner, AvgMetric
 from fastai.metrics import AccumMetric
 from fastai.callback.core import Callback
 import fastai.callback.progress  # noqa: F401 (Learner.no_bar)
@@ -109,6 +109,10 @@ def _tn_free(m):
     return (isinstance(m, ScoreMulti) and not isinstance(m, CountMetric) and m.score!='specificity') or \
         _fn_name(m) in ('f1_score','fbeta_score','precision_score','recall_score','jaccard_score','average_precision_score','roc_auc_score')
 
+_sk_multi = {'f1_score':'F1ScoreMulti', 'fbeta_score':'FBetaMulti', 'precision_score':'PrecisionMulti', 'recall_score':'RecallMulti',
+             'jaccard_score':'JaccardMulti', 'hamming_loss':'HammingLossMulti', 'roc_auc_score':'RocAucMulti',
+             'average_precision_score':'APScoreMulti', 'brier_score_loss':'BrierScoreMulti', 'matthews_corrcoef':'MatthewsCorrCoefMulti'}
+
 def _sk_fastai_factory(f):
     import fastai.metrics as fm
     return any(f is getattr(fm, n, None) for n in ('F1ScoreMulti','FBetaMulti','PrecisionMulti','RecallMulti','JaccardMulti','HammingLossMulti',
@@ -125,7 +129,10 @@ def metric_problems(metrics, preds:Tensor|None=None)->list:
             out.append(f"{nm} takes the argmax over labels, which is wrong for multi-hot targets: use {_argmax[nm]}")
         elif isinstance(m, AccumMetric):
             kw = m.kwargs
-            if kw.get('average')=='binary' or m.dim_argmax is not None:  # fastai's single-label wrappers take the argmax
+            if not m.flatten and nm in _sk_multi:  # fastai's scikit-learn multi-label wrapper, brought back by a later `import *`
+                out.append(f"{m.name} is fastai's {_sk_multi[nm]} (every prediction kept, scikit-learn on the CPU at epoch end): "
+                           f"import fastai_mlmetrics.all after fastai's `all` modules to use ours (same numbers, on the device)")
+            if kw.get('average')=='binary' or (m.dim_argmax is not None and m.activation!='sigmoid'):  # argmax unless a sigmoid comes first
                 out.append(f"{m.name} is a single-label metric (argmax or average='binary'): use F1ScoreMulti/PrecisionMulti/RecallMulti(average='samples') from fastai_mlmetrics")
             if nm=='brier_score_loss' and m.thresh:
                 out.append(f"{m.name} thresholds the probabilities before scoring, so it counts wrong labels: use BrierScoreMulti(thresh=None)")
@@ -160,5 +167,3 @@ class CheckMetricsCallback(Callback):
         p,y = self.learn.pred,getattr(self.learn,'y',None)
         if isinstance(p, Tensor) and isinstance(y, Tensor) and p.ndim==2 and p.shape==y.shape and p.shape[1]>1:
             check_metrics(self.learn, p.detach())
-
-if CheckMetricsCallback not in defaults.callbacks: defaults.callbacks.append(CheckMetricsCallback)

@@ -12,7 +12,7 @@ from fastai.learner import Recorder, ValueMetric
 from fastai.callback.core import Callback, GatherPredsCallback
 from .core import *
 from .stats import *
-from .metrics import _grid
+from .metrics import _grid, check_once
 from .distributed import *
 
 # %% auto #0
@@ -107,6 +107,7 @@ class ThresholdSweep(Callback):
         self.stats.reset()
     def after_batch(self):
         if self._active and not self.training:
+            check_once(self.learn)
             k = valid_rows(self.learn, len(self.learn.pred))  # drop DistributedDL's padding
             self.stats.update(self.learn.pred[:k], self.learn.y[:k])
 

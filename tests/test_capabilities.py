@@ -28,7 +28,8 @@ def data():
 def values(bs):
     "Every metric's value (and the sweep's table) on `data()`, streamed in batches of `bs`."
     from fastai_mlmetrics.all import (ScoreMulti, AccuracyMulti, HammingLossMulti, MatthewsCorrCoefMulti, ExactMatchMulti, BrierScoreMulti,
-        RocAucMulti, APScoreMulti, CoverageErrorMulti, LabelRankingAPMulti, RankingLossMulti, SweepStats, accuracy_multi)
+        RocAucMulti, APScoreMulti, CoverageErrorMulti, LabelRankingAPMulti, RankingLossMulti, accuracy_multi)
+    from fastai_mlmetrics.sweep import SweepStats
     from helpers import stream
     x, y = data()
     th = [.3, .25, .5, .7, .75, .5, .4, .6, .2]

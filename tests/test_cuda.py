@@ -1,6 +1,7 @@
 "On a GPU: the same values as on the CPU, and no host-device sync in any metric's per-batch path."
 import warnings, numpy as np, pytest, torch
 from fastai_mlmetrics.all import *
+from fastai_mlmetrics.sweep import SweepStats
 from helpers import make_data, logits, FakeLearn
 
 pytestmark = [pytest.mark.cuda, pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')]

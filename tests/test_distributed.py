@@ -1,5 +1,6 @@
 "Two gloo processes with fastai's DistributedDL give exactly the single-process numbers, for every metric and the sweep."
-import json, os, socket, warnings, numpy as np, pytest, torch
+import datetime, gc, json, os, socket, sys, time, warnings, numpy as np, pytest, torch
+from pathlib import Path
 import torch.multiprocessing as mp
 from helpers import identity_learner
 
@@ -42,17 +43,32 @@ def _cpu_broadcast(self, t, rank):
 def _worker(rank, world, port, n, bs, out, backend='gloo', plain=False):
     os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port), WORLD_SIZE=str(world), RANK=str(rank), LOCAL_RANK=str(rank))
     if backend == 'nccl': torch.cuda.set_device(rank)
-    torch.distributed.init_process_group(backend, rank=rank, world_size=world)
-    try:
-        from fastai.distributed import DistributedDL
-        if backend == 'gloo': DistributedDL._broadcast = _cpu_broadcast
-        x, y = _data(n)
-        if plain: x, y = x[rank::world], y[rank::world]  # each process its own slice, no DistributedDL (and so no padding)
-        learn = identity_learner(x, y, _metrics(), bs=bs, device=f'cuda:{rank}' if backend == 'nccl' else 'cpu')
-        res = _values(learn, None if plain else DistributedDL(learn.dls.valid, rank=rank, world_size=world))
-        with open(f'{out}.{rank}', 'w') as f: json.dump(res, f)
-        torch.distributed.barrier()  # no process tears gloo down while another still talks to it
-    finally: torch.distributed.destroy_process_group()
+    torch.distributed.init_process_group(backend, rank=rank, world_size=world, timeout=datetime.timedelta(seconds=120))
+    from fastai.distributed import DistributedDL
+    if backend == 'gloo': DistributedDL._broadcast = _cpu_broadcast
+    x, y = _data(n)
+    if plain: x, y = x[rank::world], y[rank::world]  # each process its own slice, no DistributedDL (and so no padding)
+    learn = identity_learner(x, y, _metrics(), bs=bs, device=f'cuda:{rank}' if backend == 'nccl' else 'cpu')
+    res = _values(learn, None if plain else DistributedDL(learn.dls.valid, rank=rank, world_size=world))
+    with open(f'{out}.{rank}', 'w') as f: json.dump(res, f)
+    _teardown(rank, world, out)
+
+def _teardown(rank, world, out):
+    """Leave with no C++ teardown at interpreter exit. A process used to abort there now and then ("terminate called without
+    an active exception", SIGABRT): gloo's worker threads and, on rank 0, the TCP store's server thread were still being
+    destroyed during interpreter finalization, racing the other process's exit. So every rank finishes talking (barrier),
+    destroys its process group and frees what held it while the interpreter is alive, waits until every rank has done the
+    same (files, not gloo), and exits at once."""
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
+    gc.collect()
+    Path(f'{out}.down.{rank}').touch()
+    for r in range(world):
+        for _ in range(1200):
+            if Path(f'{out}.down.{r}').exists(): break
+            time.sleep(0.05)
+    sys.stdout.flush(); sys.stderr.flush()
+    os._exit(0)
 
 def _free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]

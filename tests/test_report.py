@@ -71,7 +71,16 @@ def test_check_metrics_warns_on_logit_thresholds():
     assert any('logits' in o for o in metric_problems(ms, torch.tensor([[-3., 2.]])))
     assert not metric_problems(ms, torch.tensor([[.3, .9]]))
 
-@pytest.mark.parametrize('metrics', [[F1ScoreMulti(average='samples'), AccuracyMulti()], [fm.F1ScoreMulti(average='samples'), AvgMetric(fm.accuracy_multi)],
-                                     [APScoreMulti(), HammingLossMulti(), ExactMatchMulti()], [BrierScoreMulti(thresh=None)]])
+@pytest.mark.parametrize('metrics', [[F1ScoreMulti(average='samples'), AccuracyMulti()], [APScoreMulti(), HammingLossMulti(), ExactMatchMulti()],
+                                     [BrierScoreMulti(thresh=None)], [RocAucMulti(), AvgMetric(fm.accuracy_multi)]])
 def test_check_metrics_is_silent_on_sound_sets(metrics):
     assert metric_problems(metrics) == []
+
+@pytest.mark.parametrize('m,ours', [(fm.APScoreMulti(), 'APScoreMulti'), (fm.RocAucMulti(), 'RocAucMulti'), (fm.BrierScoreMulti(thresh=None), 'BrierScoreMulti'),
+                                    (fm.F1ScoreMulti(average='samples'), 'F1ScoreMulti')])
+def test_fastai_versions_are_named_not_called_single_label(m, ours):
+    "fastai's sound multi-label metrics set `dim_argmax=-1` but apply a sigmoid first: not single-label. They are named as fastai's."
+    probs = metric_problems([m])
+    assert not any('single-label' in p for p in probs)
+    assert probs == [f"{m.name} is fastai's {ours} (every prediction kept, scikit-learn on the CPU at epoch end): "
+                     "import fastai_mlmetrics.all after fastai's `all` modules to use ours (same numbers, on the device)"]

@@ -2,6 +2,8 @@
 import warnings, numpy as np, torch, sklearn.metrics as skm
 from hypothesis import given, settings, strategies as st
 from fastai_mlmetrics.all import *
+from fastai_mlmetrics.sweep import SweepStats
+from fastai_mlmetrics.stats import bincount_nosync
 from helpers import make_data
 
 @settings(max_examples=40, deadline=None)

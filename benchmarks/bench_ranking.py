@@ -1,0 +1,43 @@
+"""`Learner.validate` over N×C logits with exact AUROC and AP: fastai's (scikit-learn at epoch end), ours, and torchmetrics'
+classes, each alone and both together, each configuration in its own process; prints metric time and ratios.
+
+    python benchmarks/bench_ranking.py [--n 20000] [--c 1000] [--big 80000] [--reps 5]
+"""
+import json, sys
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).parent))
+from common import make_learner, timed_validate, peak_rss_mb, cli, run_child, metric_s, print_table, dispatch
+
+CFGS = ('none', 'fastai_auroc', 'fastai_ap', 'ours_auroc', 'ours_ap', 'ours_both', 'tm_auroc', 'tm_ap', 'tm_both')
+
+def setup(cfg):
+    "The metrics of one configuration."
+    if cfg == 'none': return []
+    lib, what = cfg.split('_')
+    if lib == 'fastai':
+        import fastai.metrics as m
+        return {'auroc': [m.RocAucMulti()], 'ap': [m.APScoreMulti()]}[what]
+    if lib == 'ours':
+        import fastai_mlmetrics.metrics as m
+        return {'auroc': [m.RocAucMulti()], 'ap': [m.APScoreMulti()], 'both': [m.RocAucMulti(), m.APScoreMulti()]}[what]
+    from torchmetrics import classification as tc
+    from fastai_mlmetrics.metrics import TorchMetric
+    au, ap = (lambda: TorchMetric(tc.MultilabelAUROC)), (lambda: TorchMetric(tc.MultilabelAveragePrecision))
+    return {'auroc': [au()], 'ap': [ap()], 'both': [au(), ap()]}[what]
+
+def child(cfg, n, c, reps):
+    learn = make_learner(n, c, setup(cfg))
+    t, vals = timed_validate(learn, reps)
+    print(json.dumps(dict(cfg=cfg, n=n, time=t, rss=peak_rss_mb(), values=vals)))
+
+def main():
+    a = cli(__doc__, reps=5)
+    r = {cfg: run_child(__file__, cfg, a.n, a.c, a.reps) for cfg in CFGS}
+    print_table(r, f"Learner.validate, {a.n:,} x {a.c:,} logits, exact ranking, batch 256, best of {a.reps}", 14)
+    for k in ('auroc', 'ap', 'both'):
+        print(f"torchmetrics / ours, {k:5}:  {metric_s(r,f'tm_{k}')/metric_s(r,f'ours_{k}'):6.2f}x", end='')
+        print(f"   fastai / ours: {metric_s(r,f'fastai_{k}')/metric_s(r,f'ours_{k}'):6.1f}x" if f'fastai_{k}' in r else '')
+    d = max(abs(r[f'ours_{k}']['values'][0] - r[f'fastai_{k}']['values'][0]) for k in ('auroc', 'ap'))
+    print(f"largest |fastai - ours|: {d:.2e}")
+
+if __name__ == '__main__': dispatch(child, main)
