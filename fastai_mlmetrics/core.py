@@ -6,12 +6,13 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/core.html.md"""
 
 # %% ../nbs/00_core.ipynb #96495709
 from __future__ import annotations
-import functools, math, torch
+import functools, math, warnings, torch
 from decimal import Decimal, localcontext
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['check_shapes', 'check_thresh', 'value_flags', 'merge_flags', 'raise_flags', 'to_probs', 'prep', 'cutoff']
+__all__ = ['check_shapes', 'check_thresh', 'value_flags', 'merge_flags', 'raise_flags', 'warn_flags', 'to_probs', 'prep',
+           'cutoff']
 
 # %% ../nbs/00_core.ipynb #759eaf3a
 def check_shapes(preds:Tensor, # predictions, `(samples, labels)`
@@ -35,8 +36,9 @@ def check_shapes(preds:Tensor, # predictions, `(samples, labels)`
 def check_thresh(thresh, # a float in [0,1), or one per class
                  name='thresh'):
     "Return `thresh` as a float, or a float64 CPU tensor of per-class thresholds, after checking it lies in [0,1)."
-    if isinstance(thresh, bool) or thresh is None: raise TypeError(f"{name} must be a number in [0,1) or one per class, got {thresh!r}")
-    t = torch.as_tensor(thresh, dtype=torch.float64).detach().cpu()
+    if isinstance(thresh, (bool,str,bytes)) or thresh is None: raise TypeError(f"{name} must be a number in [0,1) or one per class, got {thresh!r}")
+    try: t = torch.as_tensor(thresh, dtype=torch.float64).detach().cpu()
+    except (TypeError, ValueError, RuntimeError): raise TypeError(f"{name} must be a number in [0,1) or one per class, got {thresh!r}") from None
     if t.ndim > 1: raise ValueError(f"{name} must be a scalar or 1-D (one per class), got shape {tuple(t.shape)}")
     bad = t[~((t>=0) & (t<1))]
     if len(bad.reshape(-1)):
@@ -47,8 +49,8 @@ def check_thresh(thresh, # a float in [0,1), or one per class
     return t.item() if t.ndim==0 else t
 
 # %% ../nbs/00_core.ipynb #e4c26701
-_flag_msgs = ("predictions contain NaN or inf",
-              "probabilities lie outside [0,1] with sigmoid=False: pass logits with sigmoid=True, or probabilities with sigmoid=False",
+_flag_msgs = ("predictions contain NaN: the model's outputs diverged (lower the learning rate, or check the inputs and the loss)",
+              "probabilities lie outside [0,1] (or are infinite) with sigmoid=False: pass logits with sigmoid=True, or probabilities with sigmoid=False",
               "targets must be 0 or 1 (or ignore_index)")
 
 def value_flags(preds:Tensor, # predictions
@@ -56,22 +58,30 @@ def value_flags(preds:Tensor, # predictions
                 sigmoid:bool=True, # `preds` are logits
                 ignore_index:int|None=None, # target value to mask out
                )->Tensor:
-    "Bool tensor `[3]` on the inputs' device: NaN/inf preds, probabilities outside [0,1], targets not 0/1. No host sync."
-    fin = torch.isfinite(preds)
-    out = ((preds<0)|(preds>1)).any() if not sigmoid else fin.new_zeros(())
+    "Bool tensor `[4]` on the inputs' device: NaN preds, probabilities outside [0,1], targets not 0/1, and whether any pred lies outside [0,1]. No host sync."
+    if preds.numel()==0: nan = outside = torch.zeros((), dtype=torch.bool, device=preds.device)
+    else:
+        lo,hi = torch.aminmax(preds)  # one pass; both are NaN when any value is
+        nan,outside = hi.isnan(),(lo<0)|(hi>1)
     ok_t = (targs==0)|(targs==1)
     if ignore_index is not None: ok_t |= targs==ignore_index
-    return torch.stack([~fin.all(), out & fin.all(), ~ok_t.all()])
+    return torch.stack([nan, outside & ~nan if not sigmoid else torch.zeros_like(nan), ~ok_t.all(), outside])
 
 def merge_flags(a:Tensor|None, b:Tensor|None)->Tensor|None:
     "Flags raised in `a` or `b` (either may be `None`), still on the device."
     return b if a is None else a if b is None else a|b
 
-def raise_flags(flags:Tensor|None):
-    "Raise a `ValueError` naming each problem set in `flags` (this reads the flags: one host sync)."
+def raise_flags(flags:Tensor|None, name:str|None=None):
+    "Raise a `ValueError` naming each problem set in `flags`, and the metric `name` (this reads the flags: one host sync)."
     if flags is None: return
     bad = flags.tolist()
-    if any(bad): raise ValueError("; ".join(m for m,b in zip(_flag_msgs,bad) if b))
+    if any(bad[:3]): raise ValueError(f"{name+': ' if name else ''}" + "; ".join(m for m,b in zip(_flag_msgs,bad) if b))
+
+def warn_flags(flags:Tensor|None, sigmoid:bool, name:str|None=None):
+    "Warn when no prediction seen lay outside [0,1] with `sigmoid=True`: probabilities passed as logits."
+    if flags is None or not sigmoid or flags[3].item(): return
+    warnings.warn(f"{name+': ' if name else ''}every prediction lies in [0,1] but sigmoid=True, so they are read as logits: if they are "
+                  f"probabilities (learn.get_preds() applies the sigmoid), pass sigmoid=False", stacklevel=3)
 
 # %% ../nbs/00_core.ipynb #21f872c2
 def to_probs(preds:Tensor, sigmoid:bool=True)->Tensor:
@@ -86,12 +96,13 @@ def prep(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, la
          validate_args:bool=True, # check values (NaN, range, 0/1 targets)
          defer:bool|None=None, # return the value flags instead of raising; default: on any device but the CPU
         ):
-    "Check inputs and return `(scores, pos, keep, flags)`: `preds` (half upcast to float32), bool targets, bool mask or `None`, deferred flags or `None`."
+    "Check inputs and return `(scores, pos, keep, flags)`: `preds` (half upcast to float32), bool targets, bool mask or `None`, value flags or `None`."
     check_shapes(preds, targs)
     flags = None
     if validate_args:
         flags = value_flags(preds, targs, sigmoid, ignore_index)
-        if not (preds.device.type!='cpu' if defer is None else defer): flags = raise_flags(flags)
+        # on the CPU an error is raised at once; the flags still travel, for the end-of-pass warning
+        if not (preds.device.type!='cpu' if defer is None else defer): raise_flags(flags)
     keep = None if ignore_index is None else targs!=ignore_index
     return (preds.float() if preds.dtype in (torch.float16, torch.bfloat16) else preds), targs==1, keep, flags
 

@@ -6,7 +6,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/metrics.html.md"""
 
 # %% ../nbs/02_metrics.ipynb #23c6e296
 from __future__ import annotations
-import math, re, warnings, weakref, torch
+import copy, math, numbers, re, warnings, weakref, torch
 from torch import Tensor
 from fastai.learner import Metric
 from .core import *
@@ -14,11 +14,11 @@ from .stats import *
 from .distributed import *
 
 # %% auto #0
-__all__ = ['Accumulator', 'StatScores', 'check_once', 'SharedMetric', 'ScoreMulti', 'F1ScoreMulti', 'FBetaMulti',
-           'PrecisionMulti', 'RecallMulti', 'JaccardMulti', 'SpecificityMulti', 'CountMetric', 'AccuracyMulti',
-           'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'accuracy_multi', 'BrierAcc',
-           'BrierScoreMulti', 'ScoresAcc', 'score_groups', 'partial_auroc_groups', 'RankMetric', 'RocAucMulti',
-           'APScoreMulti', 'RankingAcc', 'LabelRankMetric', 'CoverageErrorMulti', 'LabelRankingAPMulti',
+__all__ = ['warn_zero_thresh', 'Accumulator', 'StatScores', 'check_once', 'SharedMetric', 'ScoreMulti', 'F1ScoreMulti',
+           'FBetaMulti', 'PrecisionMulti', 'RecallMulti', 'JaccardMulti', 'SpecificityMulti', 'CountMetric',
+           'AccuracyMulti', 'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'accuracy_multi',
+           'BrierAcc', 'BrierScoreMulti', 'ScoresAcc', 'score_groups', 'partial_auroc_groups', 'RankMetric',
+           'RocAucMulti', 'APScoreMulti', 'RankingAcc', 'LabelRankMetric', 'CoverageErrorMulti', 'LabelRankingAPMulti',
            'RankingLossMulti', 'TorchMetric']
 
 # %% ../nbs/02_metrics.ipynb #672d9d97
@@ -28,6 +28,12 @@ def _check_labels(labels)->Tensor|None:
     lb = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
     if len(lb) and lb.min()<0: raise ValueError(f"labels must be column indices >= 0, got {lb.min().item()} < 0")
     return lb
+
+def warn_zero_thresh(thresh, sigmoid:bool):
+    "Warn that `thresh=0` with `sigmoid=True` predicts every label: almost surely a logit cut-off meant as 0.5."
+    if sigmoid and not isinstance(thresh, Tensor) and thresh==0:
+        warnings.warn("thresh=0 with sigmoid=True predicts every label (every probability is above 0): for a cut-off at logit 0, "
+                      "use thresh=0.5", stacklevel=4)
 
 class Accumulator:
     "Base of the shared states: column selection, sample weights, deferred value checks, and the batch last seen."
@@ -74,12 +80,14 @@ class Accumulator:
         "Add the sums `s` of one batch to the state."
         self.state,self._red = (s if self.state is None else {k:self.state[k]+v for k,v in s.items()}),None
 
-    def sums(self)->dict|None:
-        "The state summed over batches (and processes, once, cached), after raising any deferred value problem; `None` if nothing was seen."
+    def sums(self, name:str|None=None)->dict|None:
+        "The state summed over batches (and processes, once, cached), after raising any value problem (naming `name`); `None` if nothing was seen."
         if self._red is None:
             fl = None if self.flags is None else reduce_sums({'f':self.flags})['f']
             self._red = (self.reduce(), fl)
-        raise_flags(self._red[1])
+            raise_flags(fl, name)
+            warn_flags(fl, self.sigmoid, name)  # once per pass and accumulator, however many metrics share it
+        raise_flags(self._red[1], name)
         return self._red[0]
 
     def reduce(self)->dict|None:
@@ -138,17 +146,19 @@ class SharedMetric(Metric):
             self._pending = False
         if acc.last is not learn.pred:
             k = valid_rows(learn, len(learn.pred))  # drop DistributedDL's padding
-            acc.update(learn.pred[:k], learn.y[:k])
+            self._update(acc, learn.pred[:k], learn.y[:k])
             acc.last = learn.pred
         self._acc = acc
 
     def _value(self, acc):
-        s = None if acc is None else acc.sums()
-        if s is None:
-            warnings.warn(f"{self.name}: no samples were accumulated, so its value is NaN", stacklevel=3)
-            return float('nan')
+        s = None if acc is None else acc.sums(self.name)
+        if s is None: return None  # nothing accumulated (`predict`, `summary`, an empty set): fastai's `AvgMetric` gives None too
         v = self.compute(s)
         return v.item() if isinstance(v, Tensor) and v.ndim==0 else v.cpu()
+
+    def __getstate__(self):
+        # the accumulated state belongs to one validation pass: it never ships in `export.pkl` (exact AUROC/AP hold every score)
+        return {**self.__dict__, '_acc':None, '_pending':True}
 
     @property
     def value(self):
@@ -158,8 +168,12 @@ class SharedMetric(Metric):
     def __call__(self, preds:Tensor, targs:Tensor):
         "The metric on one batch, leaving the accumulated state alone."
         acc = self.new_acc()
-        acc.update(preds, targs)
+        self._update(acc, preds, targs)
         return self._value(acc)
+
+    def _update(self, acc, preds, targs):
+        try: acc.update(preds, targs)
+        except ValueError as e: raise ValueError(f"{self.name}: {e}") from None  # which metric, in a fit with many
 
     @property
     def name(self): return self._name or self.default_name
@@ -193,6 +207,7 @@ class ScoreMulti(SharedMetric):
         super().__init__(name)
         self.score,self.average,self.beta,self.zero_division = score,average,float(beta),zero_division
         self.thresh,self.sigmoid,self.ignore_index = check_thresh(thresh),sigmoid,ignore_index
+        warn_zero_thresh(self.thresh, sigmoid)
         self.labels,self.sample_weight = labels,sample_weight
         self.betas = (self.beta,) if score=='fbeta' and average=='samples' and beta!=1 else (1.,)
 
@@ -290,12 +305,14 @@ class ExactMatchMulti(CountMetric):
 def accuracy_multi(inp:Tensor, targ:Tensor, thresh=0.5, sigmoid=True)->Tensor:
     "Label-wise accuracy of `inp > thresh` (after the sigmoid if `sigmoid`) against multi-hot `targ`, as fastai's."
     x,pos,_,flags = prep(inp, targ, sigmoid)
-    c = cutoff(check_thresh(thresh), sigmoid, x.dtype)
+    th = check_thresh(thresh)
+    warn_zero_thresh(th, sigmoid)
+    c = cutoff(th, sigmoid, x.dtype)
     if isinstance(c, Tensor):
         if len(c)!=x.shape[1]: raise ValueError(f"thresh has {len(c)} per-class values but the inputs have {x.shape[1]} labels")
         c = c.to(x.device, x.dtype)
     acc = ((x > c)==pos).float().mean()
-    return acc if flags is None else torch.where(flags.any(), float('nan'), acc)
+    return acc if flags is None else torch.where(flags[:3].any(), float('nan'), acc)
 
 # %% ../nbs/02_metrics.ipynb #13cc7298
 class BrierAcc(Accumulator):
@@ -348,19 +365,21 @@ class ScoresAcc(Accumulator):
 
 def _grid(thresholds)->Tensor:
     "Sorted thresholds: `int` n gives n evenly spaced points in (0,1), otherwise the values given (each in [0,1))."
-    if isinstance(thresholds, int): return uniform_grid(thresholds)
+    if isinstance(thresholds, numbers.Integral) and not isinstance(thresholds, bool):
+        if thresholds<1: raise ValueError(f"thresholds={thresholds}: pass a positive number of evenly spaced thresholds, or the thresholds themselves")
+        return uniform_grid(int(thresholds))
+    if isinstance(thresholds, float) and thresholds>=1 and thresholds.is_integer():
+        raise TypeError(f"thresholds={thresholds!r} is a float: pass {int(thresholds)} (an int) for that many evenly spaced thresholds, "
+                        f"or a list of thresholds in [0,1)")
     t = check_thresh(thresholds, 'thresholds')
     if not isinstance(t, Tensor) or t.ndim!=1: t = torch.as_tensor([t], dtype=torch.float64)
     return t.sort().values
 
-def _rank_weights(s):
-    "Positive and negative weight of each entry, as floats: masked entries weigh nothing."
-    ft = fdtype(s['scores'].device)
-    p = s['pos'].to(ft)
-    k = None if s['keep'] is None else s['keep'].to(ft)
-    if s['w'] is not None:
-        w = s['w'].to(ft)[:,None]
-        k = w if k is None else k*w
+def _rank_weights(pos:Tensor, keep:Tensor|None, w:Tensor|None, ft)->tuple:
+    "Positive and negative weight of each entry in dtype `ft`: masked entries weigh nothing, `w` broadcasts against `pos`."
+    p = pos.to(ft)
+    k = None if keep is None else keep.to(ft)
+    if w is not None: k = w if k is None else k*w
     return (p,1-p) if k is None else (p*k,(1-p)*k)
 
 def score_groups(s:dict, # the sums of a `ScoresAcc`
@@ -371,9 +390,14 @@ def score_groups(s:dict, # the sums of a `ScoresAcc`
     if k not in s:
         if 'h' in s: s[k] = hist_groups(s['h'])
         else:
-            (pos,neg),sc = _rank_weights(s),s['scores']
-            f = {'labels': lambda t: t.T.contiguous(), 'micro': lambda t: t.reshape(1,-1), 'samples': lambda t: t}[layout]
-            s[k] = rank_groups(f(sc), f(pos), f(neg))
+            sc,w = s['scores'],s['w']
+            ft = fdtype(sc.device)
+            w = None if w is None else w.to(ft)
+            # the bool targets are moved into the layout before they become float weights: 8× less to transpose
+            if layout=='labels': f,w = (lambda t: t.T.contiguous()),(None if w is None else w[None])
+            elif layout=='micro': f,w = (lambda t: t.reshape(1,-1)),(None if w is None else w[:,None].expand(sc.shape).reshape(1,-1))
+            else: f,w = (lambda t: t),(None if w is None else w[:,None])
+            s[k] = rank_groups(f(sc), *_rank_weights(f(s['pos']), None if s['keep'] is None else f(s['keep']), w, ft))
     return s[k]
 
 def partial_auroc_groups(P:Tensor, N:Tensor, max_fpr:float)->Tensor:
@@ -439,7 +463,7 @@ class RankingAcc(Accumulator):
     "Sums over samples of coverage error, label-ranking AP and ranking loss, from each batch's row-wise ranking."
     def update(self, preds, targs):
         x,pos,keep,w = self.prep(preds, targs)
-        p,n = _rank_weights(dict(scores=x, pos=pos, keep=keep, w=None))
+        p,n = _rank_weights(pos, keep, None, fdtype(x.device))
         P,N = rank_groups(x, p, n)
         TP,FP = P.cumsum(-1),N.cumsum(-1)
         npos,nneg = TP[:,-1],FP[:,-1]
@@ -521,6 +545,9 @@ class TorchMetric(Metric):
         if self.m is None:
             kw = dict(ignore_index=self.ignore_index) if self.ignore_index is not None else {}
             self.m = self.tm(num_labels=probs.shape[1], validate_args=False, **kw, **self.kwargs)
+        n = getattr(self.m, 'num_labels', probs.shape[1])
+        if n!=probs.shape[1]:
+            raise ValueError(f"{self.name} was built for {n} labels, but the inputs have {probs.shape[1]}: use a new TorchMetric for this learner")
         if self.m.device!=probs.device: self.m.to(probs.device)
         t = pos.long() if keep is None else torch.where(keep, pos.long(), self.ignore_index)
         self.m.update(probs, t)
@@ -531,9 +558,17 @@ class TorchMetric(Metric):
     @property
     def value(self):
         "The Recorder's number (see the rule above); the full torchmetrics result is kept at `.result`."
-        raise_flags(None if self.flags is None else reduce_sums({'f':self.flags})['f'])
+        if self.m is None: return None  # nothing accumulated
+        fl = None if self.flags is None else reduce_sums({'f':self.flags})['f']
+        raise_flags(fl, self.name); warn_flags(fl, self.sigmoid, self.name)
         self.result = self.m.compute()
         return _tm_scalar(self.result)
+    def __getstate__(self):
+        # a metric built here from a class is rebuilt at the next first batch; its state never ships in `export.pkl`
+        d = {**self.__dict__, 'flags':None, 'result':None}
+        if isinstance(self.tm, type): d['m'] = None
+        else: d['m'] = d['tm'] = copy.deepcopy(self.m); d['m'].reset()
+        return d
     def __call__(self, preds, targs):
         "The metric on one batch."
         self.reset(); self.update(preds, targs)

@@ -16,7 +16,7 @@ import fastai.callback.progress  # noqa: F401 (Learner.no_bar)
 from .core import *
 from .stats import *
 from .metrics import *
-from .metrics import ScoresAcc, RankMetric, StatScores, _rank_weights
+from .metrics import ScoresAcc, RankMetric, StatScores
 from .sweep import SweepStats, ThresholdSweep, _best
 
 # %% auto #0
@@ -58,10 +58,13 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
                       thresholds:int=101, # grid for each class's best-F1 threshold
                      )->pd.DataFrame:
     "Per-class and summary metrics of `preds`, beside the same metrics for an all-negative and a class-prior predictor."
+    if targs is None: raise ValueError("no targets: the report needs labelled data (for a test set, learn.dls.test_dl(items, with_labels=True))")
     x,pos,keep,_ = prep(preds, targs, sigmoid, ignore_index)
-    C = x.shape[1]
+    N,C = x.shape
+    if N==0: raise ValueError("no samples: the report needs at least one labelled sample")
     vocab = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(C)]
     if len(vocab)!=C: raise ValueError(f"vocab has {len(vocab)} names but the inputs have {C} labels")
+    if len(set(vocab))!=C: raise ValueError(f"vocab has duplicate names {sorted({v for v in vocab if vocab.count(v)>1})[:5]}: each class needs its own row")
     # the model's counts and scores serve its per-class and its summary rows; a sweep gives each class's best threshold
     s,r = _accumulate(x, targs, thresh, ignore_index, sigmoid)
     sw = SweepStats(thresholds, sigmoid, ignore_index); sw.update(x, targs)
@@ -83,11 +86,11 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
 # %% ../nbs/04_report.ipynb #8b9bbadf
 @patch
 def multilabel_report(self:Learner, dl=None, thresh=None, ignore_index=None, thresholds:int=101):
-    "`multilabel_report` on `dl` (default: validation set), with the sweep's threshold when one ran and `thresh` is None."
+    "`multilabel_report` on `dl` (default: validation set), at the decoding threshold (or a sweep's, before it is applied) unless `thresh` is given."
     from fastcore.basics import noop
     preds,targs = self.get_preds(dl=dl, act=noop)
     if thresh is None:
-        sw = [c for c in self.cbs if isinstance(c, ThresholdSweep) and c._best_t is not None]
+        sw = [c for c in self.cbs if isinstance(c, ThresholdSweep) and c.chosen_epoch is not None and not c._applied]
         thresh = sw[0].best_thresh if sw else getattr(self.loss_func, 'thresh', 0.5)
     vocab = getattr(self.dls, 'vocab', None)
     return multilabel_report(preds, targs, thresh, True, vocab if vocab is not None and len(vocab)==preds.shape[1] else None,

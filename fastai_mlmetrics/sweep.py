@@ -6,10 +6,11 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/sweep.html.md"""
 
 # %% ../nbs/03_sweep.ipynb #51ffefb8
 from __future__ import annotations
-import math, numpy as np, pandas as pd, torch
+import math, warnings, numpy as np, pandas as pd, torch
 from torch import Tensor
 from fastai.learner import Recorder, ValueMetric
 from fastai.callback.core import Callback, GatherPredsCallback
+from fastai.callback.tracker import SaveModelCallback
 from .core import *
 from .stats import *
 from .metrics import _grid, check_once
@@ -49,7 +50,7 @@ class SweepStats:
         if not self._reduced:  # reduced once per validation: the state becomes the global one
             r = reduce_sums(dict(h=self.h, s=self.s, n=self.n, **({} if self.flags is None else dict(f=self.flags))))
             self.h,self.s,self.n,self.flags,self._reduced = r['h'],r['s'],r['n'],r.get('f'),True
-        raise_flags(self.flags)
+        raise_flags(self.flags, 'ThresholdSweep'); warn_flags(self.flags, self.sigmoid, 'ThresholdSweep')
         tp,fp,fn,tn = (c.to(fdtype(self.h.device)) for c in hist_counts(self.h))  # [C,T]
         zd = self.zd
         T,F,N = tp.sum(0),fp.sum(0),fn.sum(0)
@@ -74,6 +75,15 @@ def _best(vals:np.ndarray, ths:np.ndarray, lower=False)->int:
     cand = np.flatnonzero(np.isclose(v, np.nanmax(v), rtol=0, atol=1e-12))
     return int(cand[np.argmin(np.abs(ths[cand]-0.5))])
 
+def _tracked_epoch(learn)->int|None:
+    "The epoch (of this fit) whose weights a `SaveModelCallback` loads at the end of the fit, replaying its own comparison; `None` if none will."
+    for cb in learn.cbs:
+        if isinstance(cb, SaveModelCallback) and not cb.every_epoch and not cb.at_end and hasattr(cb, 'idx'):
+            best,epoch = (math.inf if cb.comp==np.less else -math.inf),None
+            for i,v in enumerate(learn.recorder.values):
+                if v[cb.idx] is not None and cb.comp(v[cb.idx]-cb.min_delta, best): best,epoch = v[cb.idx],i
+            return epoch
+
 class ThresholdSweep(Callback):
     "Record multi-label metrics at every threshold of a grid, every epoch, on the device; find the threshold(s) to ship."
     order = Recorder.order-1
@@ -83,27 +93,47 @@ class ThresholdSweep(Callback):
         monitor:str='f1_samples', # metric whose best value and threshold go to the Recorder
         sigmoid:bool=True, # predictions are logits
         per_class:bool=True, # also find per-class F1 thresholds
-        add_to_recorder:bool=True, # add `<monitor>_best` and `best_thresh` columns
+        add_to_recorder:bool=True, # add `<monitor>_best` and `best_thresh` columns while a fit runs
         ignore_index:int|None=None, # target value masking an entry out
-        zero_division:float=0., # value of an undefined score (e.g. F1 of a sample with no true and no predicted label)
+        zero_division=0., # value of an undefined score (F1 of a sample with no true and no predicted label): 0, 1 or 'warn' (0)
     ):
         bad = [m for m in (*metrics, monitor) if m not in sweep_metrics]
         if bad: raise ValueError(f"unknown sweep metric(s) {bad}: choose from {sweep_metrics}")
         self.metrics,self.monitor,self.per_class,self.add_to_recorder = list(dict.fromkeys([*metrics, monitor])),monitor,per_class,add_to_recorder
-        self.stats = SweepStats(thresholds, sigmoid, ignore_index, zero_division)
-        self.rows,self._best_v,self._best_t,self._cls = [],None,None,None
+        self.stats = SweepStats(thresholds, sigmoid, ignore_index, check_zero_division(zero_division))
+        self.reset()
+
+    def reset(self):
+        "Forget every recorded validation and the thresholds chosen."
+        # `_snaps`: per recorded label (epoch, or 'validate'), the monitor's best value, its threshold and the per-class F1 table
+        self.rows,self._snaps,self._epochs,self._cur,self._last,self._applied,self._vms = [],{},0,None,None,False,[]
+
+    # the Recorder's columns: the last validation's best (so each epoch's row shows that epoch)
+    def _col_best(self): return None if self._last is None else self._last[0]
+    def _col_thresh(self): return None if self._last is None else self._last[1]
 
     def before_fit(self):
-        # `validate`, `get_preds` and `predict` fire `before_fit` too, so the history is reset only when a fit starts training
-        self._new_fit = True
-        if not self.add_to_recorder: return
+        # `validate`, `get_preds`, `predict` and `lr_find` fire `before_fit` too; `lr_find` validates nothing worth recording
+        self._skip,self._in_fit = hasattr(self.learn, 'lr_finder'),False
+        # columns of ours left by a fit that ended in an exception (no `after_fit`)
+        mine = lambda m: isinstance(m, ValueMetric) and getattr(m.func, '__self__', None) is self
+        if any(mine(m) for m in self.learn.metrics): self.learn.metrics = [m for m in self.learn.metrics if not mine(m)]
+        if not self.add_to_recorder or self._skip: return
         names = self.learn.metrics.attrgot('name')
-        for nm,f in ((f'{self.monitor}_best', lambda: self._best_v), ('best_thresh', lambda: self._best_t)):
-            if nm not in names: self.learn.metrics.append(ValueMetric(f, nm))
+        best = 'hamming_loss_best' if self.monitor=='hamming' else f'{self.monitor}_best'  # "loss": fastai's trackers minimise it
+        th = 'best_thresh' if 'best_thresh' not in names else f'{self.monitor}_best_thresh'
+        if best in names or th in names:
+            raise ValueError(f"the Recorder already has a {best!r} column (a second ThresholdSweep with monitor={self.monitor!r}?): "
+                             f"give this sweep another monitor, or add_to_recorder=False")
+        self._vms = [ValueMetric(self._col_best, best), ValueMetric(self._col_thresh, th)]
+        self.learn.metrics = [*self.learn.metrics, *self._vms]
+
+    def before_train(self):
+        if not self._skip: self._in_fit = True
 
     def before_validate(self):
         # `get_preds` and `predict` run the validation events too (with `GatherPredsCallback`): they are not validations to record
-        self._active = not any(isinstance(c, GatherPredsCallback) for c in self.learn.cbs)
+        self._active = not self._skip and not any(isinstance(c, GatherPredsCallback) for c in self.learn.cbs)
         self.stats.reset()
     def after_batch(self):
         if self._active and not self.training:
@@ -114,17 +144,35 @@ class ThresholdSweep(Callback):
     def after_validate(self):
         if not self._active or self.stats.h is None: return
         tab = self.stats.table()
-        tab.insert(0, 'epoch', self.epoch if self._in_fit else 'validate')
+        # epochs are counted across fits, so `fine_tune`'s frozen and unfrozen phases both stay in `history`
+        label = self._epochs if self._in_fit else 'validate'
+        tab.insert(0, 'epoch', label)
         self.rows.append(tab[['epoch','threshold',*self.metrics]])
         i = _best(tab[self.monitor].to_numpy(), tab.threshold.to_numpy(), lower=self.monitor=='hamming')
-        self._best_v,self._best_t = float(tab[self.monitor][i]),float(tab.threshold[i])
-        if self.per_class: self._cls = self.stats.class_f1().cpu().numpy()
+        self._last = (float(tab[self.monitor][i]), float(tab.threshold[i]), self.stats.class_f1().cpu().numpy() if self.per_class else None)
+        if self._in_fit: self._snaps[label],self._cur,self._epochs = self._last,label,self._epochs+1
+        # outside a fit, a validation chooses only if nothing was chosen or applied yet: `learn.validate(dl=test_dl)` must not re-tune
+        elif self._cur is None and not self._applied: self._snaps['validate'],self._cur = self._last,'validate'
 
-    def before_train(self):
-        if self._new_fit: self.rows,self._cls,self._new_fit = [],None,False
-        self._in_fit = True
-    def after_fit(self): self._in_fit = False
-    _in_fit,_active,_new_fit = False,True,False
+    def after_fit(self):
+        if self._in_fit:  # the weights `SaveModelCallback` restores come with the thresholds chosen at their epoch
+            e = _tracked_epoch(self.learn)
+            if e is not None and self._epochs-len(self.learn.recorder.values)+e in self._snaps: self._cur = self._epochs-len(self.learn.recorder.values)+e
+        self._in_fit = False
+        if self._vms: self.learn.metrics = [m for m in self.learn.metrics if not any(m is v for v in self._vms)]
+        self._vms = []
+    _in_fit,_active,_skip = False,True,False
+
+    def __getstate__(self):
+        # the histograms belong to one validation pass: they do not ship in `export.pkl`
+        d = {**self.__dict__, 'stats': SweepStats.__new__(SweepStats)}
+        d['stats'].__dict__.update({**self.stats.__dict__, 'h':None, 's':None, 'flags':None, '_cuts':{}})
+        return d
+
+    @property
+    def chosen_epoch(self):
+        "The recorded validation whose thresholds are chosen: the last epoch, or the one whose weights `SaveModelCallback` restored."
+        return self._cur
 
     @property
     def history(self)->pd.DataFrame:
@@ -143,53 +191,76 @@ class ThresholdSweep(Callback):
             out.append(r)
         return pd.DataFrame(out)
 
+    def _snap(self):
+        if self._cur is None: raise ValueError("no validation has been recorded yet: fit or validate first")
+        return self._snaps[self._cur]
+
     @property
     def best_thresh(self)->float:
-        "The threshold that maximises `monitor` in the last recorded validation."
-        if self._best_t is None: raise ValueError("no validation has been recorded yet: fit or validate first")
-        return self._best_t
+        "The threshold that maximises `monitor` at `chosen_epoch`."
+        return self._snap()[1]
 
     @property
     def class_thresholds(self)->pd.DataFrame:
-        "Per class, the threshold maximising its F1 in the last validation (ties toward 0.5), its F1 there, and the gain over `best_thresh`."
-        if self._cls is None: raise ValueError("no per-class sweep recorded: fit or validate with per_class=True first")
+        "Per class, the threshold maximising its F1 at `chosen_epoch` (ties toward 0.5), its F1 there, and the gain over `best_thresh`."
+        cls = self._snap()[2]
+        if cls is None: raise ValueError("no per-class sweep recorded: fit or validate with per_class=True first")
         ths = self.stats.thresholds.numpy()
-        idx = [_best(r, ths) for r in self._cls]
+        idx = [_best(r, ths) for r in cls]
         g = int(np.argmin(np.abs(ths-self.best_thresh)))
-        f1 = self._cls[np.arange(len(idx)), idx]
+        f1 = cls[np.arange(len(idx)), idx]
         v = getattr(getattr(getattr(self,'learn',None),'dls',None),'vocab',None)
-        return pd.DataFrame(dict(thresh=ths[idx], f1=f1, f1_at_best_thresh=self._cls[:,g], gain=f1-self._cls[:,g]),
+        return pd.DataFrame(dict(thresh=ths[idx], f1=f1, f1_at_best_thresh=cls[:,g], gain=f1-cls[:,g]),
                             index=list(v) if v is not None and len(v)==len(idx) else None)
 
     def apply(self, learn=None, per_class:bool=False):
         "Set `learn.loss_func.thresh` to the chosen threshold (or per-class tensor), so `predict`/`get_preds(with_decoded=True)` use it."
-        learn = learn or self.learn
-        t = torch.tensor(self.class_thresholds.thresh.to_numpy(), dtype=torch.float32) if per_class else self.best_thresh
+        learn = learn or getattr(self, 'learn', None)
+        if learn is None: raise ValueError("this sweep is attached to no learner (removed with remove_cb?): pass one, sweep.apply(learn)")
         if not hasattr(learn.loss_func, 'thresh'): raise ValueError("learn.loss_func has no `thresh` to set (use BCEWithLogitsLossFlat)")
+        t = torch.tensor(self.class_thresholds.thresh.to_numpy(), dtype=torch.float32) if per_class else self.best_thresh
+        ths = self.stats.thresholds.numpy()
+        edge = np.isin(np.atleast_1d(np.asarray(t, dtype=np.float64)), ths[[0,-1]])
+        if edge.any():
+            warnings.warn(f"{'some per-class thresholds lie' if per_class else f'the threshold {float(t):.4g} lies'} on the edge of the grid "
+                          f"({ths[0]:.4g} or {ths[-1]:.4g}): the model then predicts nearly every label or none, and the best may lie "
+                          f"beyond the grid. Check sweep.plot(), or widen `thresholds`", stacklevel=2)
         learn.loss_func.thresh = t
+        self._applied = True
         return t
+
+    def _metric(self, metric):
+        m = metric or self.monitor
+        if m not in self.metrics: raise ValueError(f"{m!r} is not tracked by this sweep: it tracks {self.metrics} (pass metrics=... to track others)")
+        if not self.rows: raise ValueError("no validation has been recorded yet: fit or validate first")
+        return m
 
     def plot(self, metric:str|None=None):
         "`metric` (default: `monitor`) against threshold, one line per recorded validation (later ones darker), best point marked."
         import matplotlib.pyplot as plt
-        m,groups = metric or self.monitor,self.rows
-        fig,ax = plt.subplots(figsize=(6,4))
+        m,groups = self._metric(metric),self.rows
+        fig,ax = plt.subplots(figsize=(7,4))
         for k,g in enumerate(groups):
             c = plt.cm.Blues(0.3+0.7*(k+1)/len(groups))
-            ax.plot(g.threshold, g[m], color=c, label=f"epoch {g.epoch.iloc[0]}")
+            e = g.epoch.iloc[0]
+            ax.plot(g.threshold, g[m], color=c, label='validate (outside a fit)' if e=='validate' else f"epoch {e}")
             i = _best(g[m].to_numpy(), g.threshold.to_numpy(), lower=m=='hamming')
             ax.plot(g.threshold.iloc[i], g[m].iloc[i], 'o', color=c)
         ax.set_xlabel('threshold (probability)'); ax.set_ylabel(m); ax.grid(alpha=.3)
-        if len(groups)<=10: ax.legend(fontsize=8)
+        if len(groups)<=12: ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1), frameon=False)  # beside the curves, not on them
+        fig.tight_layout()
         return fig
 
     def plot_heatmap(self, metric:str|None=None):
-        "`metric` (default: `monitor`) as an epoch × threshold heatmap."
+        "`metric` (default: `monitor`) as an epoch × threshold heatmap, each cell at its threshold (the grid need not be even)."
         import matplotlib.pyplot as plt
-        m,h,T = metric or self.monitor,self.history,len(self.stats.thresholds)
-        z = h[m].to_numpy().reshape(-1, T)
+        m = self._metric(metric)
+        ths,z = self.stats.thresholds.numpy(),np.stack([g[m].to_numpy() for g in self.rows])
+        mid = (ths[1:]+ths[:-1])/2
+        edges = np.concatenate([[max(0., ths[0]-(mid[0]-ths[0] if len(ths)>1 else .5))], mid, [min(1., ths[-1]+(ths[-1]-mid[-1] if len(ths)>1 else .5))]])
         fig,ax = plt.subplots(figsize=(7,max(2,0.4*len(z)+1)))
-        im = ax.imshow(z, aspect='auto', cmap='viridis', extent=(h.threshold.min(), h.threshold.max(), len(z)-.5, -.5))
-        ax.set_yticks(range(len(z)), [str(e) for e in h.epoch.to_numpy()[::T]])
+        im = ax.pcolormesh(edges, np.arange(len(z)+1)-.5, z, cmap='viridis')
+        ax.set_ylim(len(z)-.5, -.5)
+        ax.set_yticks(range(len(z)), [str(g.epoch.iloc[0]) for g in self.rows])
         ax.set_xlabel('threshold (probability)'); ax.set_ylabel('epoch'); fig.colorbar(im, label=m)
         return fig

@@ -14,7 +14,7 @@ def test_prep_accepts_every_dtype(n, c, pd, td, sigmoid):
     y = (torch.rand(n, c, generator=g) < .3).to(td)
     scores, pos, keep, flags = prep(x, y, sigmoid)
     assert scores.dtype == (torch.float64 if pd == torch.float64 else torch.float32)
-    assert pos.dtype == torch.bool and keep is None and flags is None
+    assert pos.dtype == torch.bool and keep is None and not flags[:3].any()  # no problem; flags[3]: any value outside [0,1]
     assert torch.equal(scores.double(), x.double())  # the inputs themselves, upcast exactly
     exp = x.double().sigmoid() if sigmoid else x.double()
     assert torch.allclose(to_probs(scores, sigmoid), exp, rtol=0, atol=1e-15)
@@ -27,9 +27,10 @@ def test_shape_mismatch_names_both_shapes(a, b):
         prep(torch.rand(*a), torch.zeros(*b))
 
 @pytest.mark.parametrize('bad,msg', [
-    (dict(x=torch.tensor([[float('nan'), 0.]])), 'NaN or inf'),
-    (dict(x=torch.tensor([[float('inf'), 0.]])), 'NaN or inf'),
-    (dict(x=torch.tensor([[1.5, 0.]]), sigmoid=False), 'outside \\[0,1\\] with sigmoid=False'),
+    (dict(x=torch.tensor([[float('nan'), 0.]])), 'contain NaN: the model'),
+    (dict(x=torch.tensor([[float('nan'), 0.]]), sigmoid=False), 'contain NaN'),
+    (dict(x=torch.tensor([[float('inf'), 0.]]), sigmoid=False), 'outside \\[0,1\\] \\(or are infinite\\)'),
+    (dict(x=torch.tensor([[1.5, 0.]]), sigmoid=False), 'outside \\[0,1\\] \\(or are infinite\\) with sigmoid=False'),
     (dict(y=torch.tensor([[2, 0]])), 'targets must be 0 or 1'),
     (dict(y=torch.tensor([[-1, 0]])), 'targets must be 0 or 1'),
 ])
@@ -37,13 +38,18 @@ def test_bad_values_raise_on_cpu(bad, msg):
     x, y = bad.get('x', torch.tensor([[.2, .7]])), bad.get('y', torch.tensor([[1, 0]]))
     with pytest.raises(ValueError, match=msg): prep(x, y, bad.get('sigmoid', True))
 
+def test_infinite_logits_are_accepted():
+    "A logit of +-inf is a probability of 1 or 0: defined, and decided and ranked exactly."
+    _, _, _, f = prep(torch.tensor([[float('inf'), -float('inf')]]), torch.tensor([[1, 0]]))
+    assert not f[:3].any()
+
 def test_ignore_index_is_accepted_and_masked():
     _, pos, keep, _ = prep(torch.zeros(2, 2), torch.tensor([[1, -1], [0, 1]]), ignore_index=-1)
     assert keep.tolist() == [[True, False], [True, True]] and pos.tolist() == [[True, False], [False, True]]
 
 def test_deferred_flags_do_not_raise_until_read():
     _, _, _, f = prep(torch.tensor([[float('nan')]]), torch.tensor([[1]]), defer=True)
-    assert f.tolist() == [True, False, False]
+    assert f.tolist() == [True, False, False, False]
     with pytest.raises(ValueError, match='NaN'): raise_flags(f)
 
 @pytest.mark.parametrize('x,y,msg', [(torch.rand(3), torch.zeros(3), 'x\\[None\\] for one sample'),
