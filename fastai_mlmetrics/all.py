@@ -14,7 +14,8 @@ from .metrics import (accuracy_multi, AccuracyMulti, F1ScoreMulti, FBetaMulti, P
 from .sweep import ThresholdSweep, sweep_metrics
 from .report import multilabel_report, check_metrics, metric_problems, CheckMetricsCallback
 from .data import make_multilabel_digits, digits_dls
+from .interpret import MultiLabelInterpretation
 __all__ = ['accuracy_multi', 'AccuracyMulti', 'F1ScoreMulti', 'FBetaMulti', 'PrecisionMulti', 'RecallMulti', 'JaccardMulti',
            'SpecificityMulti', 'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'BrierScoreMulti', 'RocAucMulti', 'APScoreMulti',
            'CoverageErrorMulti', 'LabelRankingAPMulti', 'RankingLossMulti', 'ScoreMulti', 'TorchMetric', 'ThresholdSweep', 'sweep_metrics',
-           'multilabel_report', 'check_metrics', 'metric_problems', 'CheckMetricsCallback', 'make_multilabel_digits', 'digits_dls']
+           'multilabel_report', 'check_metrics', 'metric_problems', 'CheckMetricsCallback', 'make_multilabel_digits', 'digits_dls', 'MultiLabelInterpretation']

@@ -6,7 +6,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/demo.html.md"""
 
 # %% ../nbs/06_demo.ipynb #228c2c8c
 from __future__ import annotations
-import argparse, tempfile, time, warnings, torch
+import argparse, sys, tempfile, time, warnings, torch
 from pathlib import Path
 from .metrics import *
 from .sweep import ThresholdSweep
@@ -30,40 +30,66 @@ def demo_learner(path, # folder for the images and the saved model
     return vision_learner(dls, resnet18, pretrained=False, metrics=mets, path=path,
                           cbs=[ThresholdSweep(), SaveModelCallback(monitor='f1_samples_best')])
 
+def _table_logger(learn):
+    "A Recorder logger that prints the epoch table as aligned plain text: one header, one line per epoch."
+    names = []
+    def log(row):
+        if not names:
+            names.extend(learn.recorder.metric_names)
+            print('  '.join(f"{n:>{max(len(n),7)}}" for n in names), flush=True)
+        fmt = lambda v: f"{v:.4f}" if isinstance(v, float) else str(v)
+        print('  '.join(f"{fmt(v):>{max(len(n),7)}}" for n,v in zip(names, row)), flush=True)
+    return log
+
 def main(argv=None):
-    "Train the demo model, print the epoch table, the chosen thresholds and the report with baselines; save the sweep plot."
+    "Train the demo model, print the epoch table, the chosen thresholds and the report with baselines; save the sweep plot with --out."
     ap = argparse.ArgumentParser(prog='mlmetrics-demo', description=main.__doc__)
     ap.add_argument('--epochs', type=int, default=8, help='training epochs (default: 8)')
-    ap.add_argument('--out', default=None, help='folder for the data, model and plot (default: a new temporary folder)')
+    ap.add_argument('--out', default=None, help='folder to keep the data, best model and sweep plot in (default: a temporary folder, removed at the end)')
     ap.add_argument('--size', type=int, default=48, help='image side in pixels (default: 48)')
     ap.add_argument('--n', type=int, default=1500, help='number of images (default: 1500)')
     ap.add_argument('--lr', type=float, default=5e-3, help='peak learning rate of the one-cycle schedule (default: 5e-3)')
+    ap.add_argument('--seed', type=int, default=0, help='random seed: the same seed gives the same run on one machine (default: 0)')
     ap.add_argument('--device', default=None, help="device, e.g. 'cpu' or 'cuda' (default: fastai's choice)")
     a = ap.parse_args(argv)
-    torch.manual_seed(0)
-    out = Path(a.out or tempfile.mkdtemp(prefix='mlmetrics-demo-'))
+    if a.out: return _run(a, Path(a.out))
+    with tempfile.TemporaryDirectory(prefix='mlmetrics-demo-') as d: return _run(a, Path(d))
+
+def _run(a, out:Path):
+    from fastai.torch_core import set_seed
+    from fastai.callback.tracker import SaveModelCallback
+    set_seed(a.seed, reproducible=True)  # Python, NumPy and torch generators (the loaders' shuffling too), deterministic kernels
     learn = demo_learner(out, a.n, a.size, a.device)
     sweep = learn.cbs.filter(lambda c: isinstance(c, ThresholdSweep))[0]
     t = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
-        learn.fit_one_cycle(a.epochs, a.lr)
-        print(f"\ntrained in {time.perf_counter()-t:.0f} s; best model (by f1_samples_best) saved in {out/'models'}")
-        from fastai.callback.tracker import SaveModelCallback
+        if sys.stdout.isatty(): learn.fit_one_cycle(a.epochs, a.lr)
+        else:
+            with learn.no_bar():
+                learn.recorder.logger = _table_logger(learn)
+                learn.fit_one_cycle(a.epochs, a.lr)
+            learn.recorder.logger = print
+        print(f"\ntrained in {time.perf_counter()-t:.0f} s" + (f"; best model (by f1_samples_best) saved in {out/'models'}" if a.out else ''))
         learn.remove_cb(SaveModelCallback)  # it has restored the best model; outside a fit it would misread the Recorder
-        with learn.no_bar(): learn.validate()  # the restored best model, so the sweep and report describe it
-        tab = sweep.stats.table()
-        at05 = tab.f1_samples[(tab.threshold-0.5).abs()<1e-9].iloc[0]
-        print(f"threshold to ship: {sweep.best_thresh:.2f} (F1 over samples {sweep.best.f1_samples.iloc[-1]:.3f}; at 0.5: {at05:.3f})")
+        # the sweep's thresholds are those of the epoch whose weights SaveModelCallback restored
+        e,h = sweep.chosen_epoch,sweep.history
+        g = h[h.epoch==e]
+        at05 = g.f1_samples[(g.threshold-0.5).abs()<1e-9].iloc[0]
+        print(f"threshold to ship: {sweep.best_thresh:.2f}, chosen at epoch {e}, whose weights were restored "
+              f"(F1 over samples {g.f1_samples.max():.3f}; at 0.5: {at05:.3f})")
         ct = sweep.class_thresholds
         print("per-class thresholds:", ' '.join(f"{k}:{t:.2f}" for k,t in ct.thresh.items()), f"(mean F1 gain {ct.gain.mean():+.3f})")
+        sweep.apply(learn)  # predict decodes at it, and the report describes it
         with learn.no_bar(): rep = learn.multilabel_report()
     print("\nmultilabel_report (threshold %.2f), with what trivial models score:" % sweep.best_thresh)
     shown = rep.drop(columns='best_thresh').round(3).astype(object)
     print(shown.where(shown.notna(), '').to_string())
-    png = out/'sweep.png'
-    sweep.plot().savefig(png, dpi=100)
-    print(f"\nsweep plot saved to {png}")
+    if a.out:
+        png = out/'sweep.png'
+        sweep.plot().savefig(png, dpi=100)
+        print(f"\nsweep plot saved to {png}")
+    else: print("\n(pass --out DIR to keep the images, the best model and the sweep plot)")
     return learn
 
 # %% ../nbs/06_demo.ipynb #71693de5
