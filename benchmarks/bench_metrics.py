@@ -6,7 +6,7 @@ classes, each in its own process; prints metric time (validate minus no-metric t
 import json, sys, warnings
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from common import make_learner, timed_validate, peak_rss_mb, cli, run_all, metric_s, print_table, print_flat, dispatch
+from common import TMAdapter, make_learner, timed_validate, peak_rss_mb, cli, run_all, metric_s, print_table, print_flat, dispatch
 
 def suite(cfg):
     "The eight metrics: accuracy, F1 samples/macro/micro, precision/recall samples, Hamming loss, Jaccard samples."
@@ -22,10 +22,9 @@ def suite(cfg):
     if cfg == 'torchmetrics':
         # torchmetrics has no samples average: its nearest classes, each with its own state, as a user would add them
         from torchmetrics import classification as tc
-        from fastai_mlmetrics.metrics import TorchMetric
-        return [TorchMetric(tc.MultilabelAccuracy), TorchMetric(tc.MultilabelExactMatch), TorchMetric(tc.MultilabelF1Score, average='macro'),
-                TorchMetric(tc.MultilabelF1Score, average='micro'), TorchMetric(tc.MultilabelPrecision, average='macro'),
-                TorchMetric(tc.MultilabelRecall, average='macro'), TorchMetric(tc.MultilabelHammingDistance), TorchMetric(tc.MultilabelJaccardIndex)]
+        return [TMAdapter(tc.MultilabelAccuracy), TMAdapter(tc.MultilabelExactMatch), TMAdapter(tc.MultilabelF1Score, average='macro'),
+                TMAdapter(tc.MultilabelF1Score, average='micro'), TMAdapter(tc.MultilabelPrecision, average='macro'),
+                TMAdapter(tc.MultilabelRecall, average='macro'), TMAdapter(tc.MultilabelHammingDistance), TMAdapter(tc.MultilabelJaccardIndex)]
     raise ValueError(cfg)
 
 def child(cfg, n, c, reps):

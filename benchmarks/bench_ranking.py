@@ -6,7 +6,7 @@ classes, each alone and both together, each configuration in its own process; pr
 import json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from common import make_learner, timed_validate, peak_rss_mb, cli, run_child, metric_s, print_table, dispatch
+from common import TMAdapter, make_learner, timed_validate, peak_rss_mb, cli, run_child, metric_s, print_table, dispatch
 
 CFGS = ('none', 'fastai_auroc', 'fastai_ap', 'ours_auroc', 'ours_ap', 'ours_both', 'tm_auroc', 'tm_ap', 'tm_both')
 
@@ -21,8 +21,7 @@ def setup(cfg):
         import fastai_mlmetrics.metrics as m
         return {'auroc': [m.RocAucMulti()], 'ap': [m.APScoreMulti()], 'both': [m.RocAucMulti(), m.APScoreMulti()]}[what]
     from torchmetrics import classification as tc
-    from fastai_mlmetrics.metrics import TorchMetric
-    au, ap = (lambda: TorchMetric(tc.MultilabelAUROC)), (lambda: TorchMetric(tc.MultilabelAveragePrecision))
+    au, ap = (lambda: TMAdapter(tc.MultilabelAUROC)), (lambda: TMAdapter(tc.MultilabelAveragePrecision))
     return {'auroc': [au()], 'ap': [ap()], 'both': [au(), ap()]}[what]
 
 def child(cfg, n, c, reps):

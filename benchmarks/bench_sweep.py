@@ -6,21 +6,21 @@ MultilabelPrecisionRecallCurve, a naive loop (one F1 metric per threshold) and o
 import json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from common import make_learner, timed_validate, peak_rss_mb, cli, run_all, metric_s, print_table, print_flat, dispatch
+from common import TMAdapter, make_learner, timed_validate, peak_rss_mb, cli, run_all, metric_s, print_table, print_flat, dispatch
 
 T = 101
 
 def setup(cfg):
     "(metrics, callbacks) of one configuration."
     import numpy as np
-    from fastai_mlmetrics.all import F1ScoreMulti, ThresholdSweep, TorchMetric
+    from fastai_mlmetrics.all import F1ScoreMulti, ThresholdSweep
     if cfg == 'none': return [], []
     if cfg == 'sweep': return [], [ThresholdSweep(T, add_to_recorder=False)]
     if cfg == 'f1_one': return [F1ScoreMulti(average='samples')], []
     if cfg == 'naive_loop': return [F1ScoreMulti(t, average='samples', name=f'f1_{t:.2f}') for t in np.linspace(0, 1, T+2)[1:-1]], []
     if cfg == 'torchmetrics_curve':
         from torchmetrics.classification import MultilabelPrecisionRecallCurve
-        return [TorchMetric(MultilabelPrecisionRecallCurve, thresholds=T)], []
+        return [TMAdapter(MultilabelPrecisionRecallCurve, thresholds=T)], []
     raise ValueError(cfg)
 
 def child(cfg, n, c, reps):

@@ -21,6 +21,23 @@ def make_learner(n, c, metrics, bs=256, cbs=None, seed=0):
     dl = DataLoader(ds, bs=bs, device='cpu')
     return Learner(DataLoaders(dl, dl, device='cpu'), Ident(), loss_func=nn.BCEWithLogitsLoss(), metrics=metrics, cbs=cbs)
 
+class TMAdapter:
+    "torchmetrics' own class as a plain fastai metric, as a user would wire it: float32 probabilities, no checks of ours."
+    def __new__(cls, tm_cls, **kw):
+        from fastai.learner import Metric
+        class _M(Metric):
+            name = tm_cls.__name__
+            def reset(self): self.m = None
+            def accumulate(self, learn):
+                if self.m is None: self.m = tm_cls(num_labels=learn.pred.shape[1], validate_args=False, **kw)
+                self.m.update(torch.sigmoid(learn.pred), learn.y.long())
+            @property
+            def value(self):
+                v = self.m.compute()
+                v = v[0] if isinstance(v, (tuple, list)) else v
+                return float(torch.stack(v).float().mean() if isinstance(v, list) else v.float().mean())
+        return _M()
+
 def timed_validate(learn, reps=1):
     "Best wall time of `reps` `learn.validate()` calls, with fastai's progress bar off."
     best = float('inf')
