@@ -66,10 +66,10 @@ def _run(a, out:Path):
         warnings.simplefilter('ignore')
         if sys.stdout.isatty(): learn.fit_one_cycle(a.epochs, a.lr)
         else:
-            with learn.no_bar():
-                learn.recorder.logger = _table_logger(learn)
-                learn.fit_one_cycle(a.epochs, a.lr)
-            learn.recorder.logger = print
+            old,learn.logger = learn.logger,_table_logger(learn)  # the Recorder logs through the learner's logger
+            try:
+                with learn.no_bar(): learn.fit_one_cycle(a.epochs, a.lr)
+            finally: learn.logger = old
         print(f"\ntrained in {time.perf_counter()-t:.0f} s" + (f"; best model (by f1_samples_best) saved in {out/'models'}" if a.out else ''))
         learn.remove_cb(SaveModelCallback)  # it has restored the best model; outside a fit it would misread the Recorder
         # the sweep's thresholds are those of the epoch whose weights SaveModelCallback restored
