@@ -210,7 +210,7 @@ def hist_bins(scores:Tensor, # scores (logits or probabilities), float32 or floa
     k = (p*(T+1)).ceil_().long().sub_(1).clamp_(0, T)
     inf = cuts.new_full((1,), math.inf)
     lo,hi = torch.cat([-inf, cuts]),torch.cat([cuts, inf])  # lo[k] = cuts[k-1], hi[k] = cuts[k]
-    return k.add_(hi[k] < scores).sub_((lo[k] >= scores).long())
+    return k.add_(hi[k] < scores).sub_((lo[k] >= scores).long()).clamp_(0, T)  # clamp: a score of -inf meets the -inf sentinel
 
 def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     "Counts of each value of the 1-D int tensor `idx` in `range(n)`; by default on a GPU with a scatter-add, which needs no host sync."
