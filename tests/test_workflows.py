@@ -235,3 +235,11 @@ def test_vision_predict_and_summary_are_silent(tmp_path):
         with learn.no_bar():
             for _ in range(2): learn.predict(dls.valid_ds[0][0])
             learn.summary()
+
+def test_infinite_logits_in_the_sweep():
+    "Logits of +-inf are probabilities of 1 and 0: the sweep's bins and the metrics agree on them at every threshold."
+    from fastai_mlmetrics.sweep import SweepStats
+    x, y = _data(); x[::7, 2] = float('inf'); x[3::7, 4] = -float('inf')
+    ss = SweepStats(9); ss.update(x, y)
+    tab = ss.table()
+    for t, v in zip(tab.threshold, tab.f1_micro): np.testing.assert_allclose(v, F1ScoreMulti(thresh=t, average='micro', zero_division=0)(x, y), atol=1e-12)
