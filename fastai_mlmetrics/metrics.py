@@ -8,7 +8,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/metrics.html.md"""
 from __future__ import annotations
 import copy, math, numbers, re, warnings, weakref, torch
 from torch import Tensor
-from fastai.learner import Metric
+from fastai.learner import Metric, Learner
 from .core import *
 from .stats import *
 from .distributed import *
@@ -138,6 +138,10 @@ class SharedMetric(Metric):
     def reset(self): self._pending = True
 
     def accumulate(self, learn):
+        if isinstance(learn, Learner) and self.per_class:
+            raise ValueError(f"{type(self).__name__}(average=None) gives one value per class, which fastai's epoch table cannot show in its "
+                             f"column: in metrics=, pass an average ('macro', 'micro', 'weighted' or 'samples'); for per-class values use "
+                             f"learn.multilabel_report(), or call the metric on learn.get_preds(act=noop)")
         check_once(learn)
         accs = _shared.setdefault(learn, {})
         acc = accs.get(self.key) or accs.setdefault(self.key, self.new_acc())
@@ -175,6 +179,10 @@ class SharedMetric(Metric):
         try: acc.update(preds, targs)
         except ValueError as e: raise ValueError(f"{self.name}: {e}") from None  # which metric, in a fit with many
 
+    @property
+    def per_class(self)->bool:
+        "Does `value` hold one number per class (`average=None`)?"
+        return getattr(self, 'acc_average', getattr(self, 'average', 'x')) is None
     @property
     def name(self): return self._name or self.default_name
     @name.setter

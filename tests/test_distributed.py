@@ -18,8 +18,8 @@ def _metrics():
         RocAucMulti, APScoreMulti, CoverageErrorMulti, LabelRankingAPMulti, RankingLossMulti, TorchMetric)
     from torchmetrics.classification import MultilabelF1Score
     ms = [ScoreMulti(sc, .4, average=av, zero_division=0) for sc in ('fbeta','precision','recall','jaccard','specificity')
-          for av in ('micro','macro','weighted','samples',None)]
-    ms += [AccuracyMulti(), AccuracyMulti(average=None), HammingLossMulti(), MatthewsCorrCoefMulti(), ExactMatchMulti(), BrierScoreMulti(thresh=None),
+          for av in ('micro','macro','weighted','samples')]  # per-class values are refused in a Learner's table
+    ms += [AccuracyMulti(), AccuracyMulti(average='macro'), HammingLossMulti(), MatthewsCorrCoefMulti(), ExactMatchMulti(), BrierScoreMulti(thresh=None),
            RocAucMulti(), RocAucMulti(average='micro'), RocAucMulti(average='samples'), APScoreMulti(), APScoreMulti(average='samples'),
            APScoreMulti(thresholds=20), CoverageErrorMulti(), LabelRankingAPMulti(), RankingLossMulti(),
            TorchMetric(MultilabelF1Score, average='macro')]

@@ -243,3 +243,10 @@ def test_infinite_logits_in_the_sweep():
     ss = SweepStats(9); ss.update(x, y)
     tab = ss.table()
     for t, v in zip(tab.threshold, tab.f1_micro): np.testing.assert_allclose(v, F1ScoreMulti(thresh=t, average='micro', zero_division=0)(x, y), atol=1e-12)
+
+def test_per_class_metric_in_a_learner_names_the_fix(tmp_path):
+    "A per-class value cannot fill one column of fastai's epoch table: refused at the first batch, naming the fix; direct calls still work."
+    for m in (F1ScoreMulti(average=None), AccuracyMulti(average=None), RocAucMulti(average=None)):
+        with pytest.raises(ValueError, match="average=None\\) gives one value per class.*pass an average"): fit(learner(tmp_path, metrics=[m]), 1)
+    x, y = _data()
+    assert quiet(F1ScoreMulti(average=None), x, y).shape == (5,)
