@@ -224,7 +224,7 @@ def test_nan_logit_names_the_metric(tmp_path):
     assert np.isfinite(F1ScoreMulti(average='samples')(x, y))  # an infinite logit is a probability of 1
 
 def test_vision_predict_and_summary_are_silent(tmp_path):
-    "`learn.predict` and `learn.summary` accumulate nothing: our metrics give None there, as fastai's AvgMetric, with no warning."
+    "`learn.predict` and `learn.summary` (also after `load_learner`) accumulate nothing: our metrics give None there, as fastai's AvgMetric, with no warning."
     from fastai.vision.all import vision_learner, resnet18
     from fastai_mlmetrics.data import digits_dls
     dls = digits_dls(tmp_path/'digits', bs=16, n=64, size=32, device='cpu')
@@ -235,6 +235,11 @@ def test_vision_predict_and_summary_are_silent(tmp_path):
         with learn.no_bar():
             for _ in range(2): learn.predict(dls.valid_ds[0][0])
             learn.summary()
+    learn.export(tmp_path/'export.pkl')
+    back = load_learner(tmp_path/'export.pkl')
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        with back.no_bar(): back.predict(dls.valid_ds[0][0])  # after load_learner too
 
 def test_infinite_logits_in_the_sweep():
     "Logits of +-inf are probabilities of 1 and 0: the sweep's bins and the metrics agree on them at every threshold."
