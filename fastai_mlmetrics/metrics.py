@@ -14,7 +14,7 @@ from .stats import *
 from .distributed import *
 
 # %% auto #0
-__all__ = ['warn_zero_thresh', 'Accumulator', 'StatScores', 'check_once', 'SharedMetric', 'ScoreMulti', 'F1ScoreMulti',
+__all__ = ['cut_for', 'warn_zero_thresh', 'Accumulator', 'StatScores', 'check_once', 'SharedMetric', 'ScoreMulti', 'F1ScoreMulti',
            'FBetaMulti', 'PrecisionMulti', 'RecallMulti', 'JaccardMulti', 'SpecificityMulti', 'CountMetric',
            'AccuracyMulti', 'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'accuracy_multi',
            'BrierAcc', 'BrierScoreMulti', 'ScoresAcc', 'score_groups', 'partial_auroc_groups', 'RankMetric',
@@ -28,6 +28,13 @@ def _check_labels(labels)->Tensor|None:
     lb = torch.as_tensor(labels, dtype=torch.long).reshape(-1)
     if len(lb) and lb.min()<0: raise ValueError(f"labels must be column indices >= 0, got {lb.min().item()} < 0")
     return lb
+
+def cut_for(thresh, sigmoid:bool, x:Tensor):
+    "The exact `cutoff` of `thresh` for the scores `x`: a float, or a `[C]` tensor on `x`'s device, after checking there is one per label."
+    c = cutoff(thresh, sigmoid, x.dtype)
+    if not isinstance(c, Tensor): return c
+    if len(c)!=x.shape[1]: raise ValueError(f"thresh has {len(c)} per-class values but the inputs have {x.shape[1]} labels")
+    return c.to(x.device, x.dtype)
 
 def warn_zero_thresh(thresh, sigmoid:bool):
     "Warn that `thresh=0` with `sigmoid=True` predicts every label: almost surely a logit cut-off meant as 0.5."
@@ -107,11 +114,8 @@ class StatScores(Accumulator):
 
     def cut(self, x:Tensor):
         "The threshold's exact `cutoff` for the scores `x`: a float, or a `[C]` tensor on `x`'s device (computed once)."
-        c = cutoff(self.thresh, self.sigmoid, x.dtype)
-        if not isinstance(c, Tensor): return c
-        if len(c)!=x.shape[1]: raise ValueError(f"thresh has {len(c)} per-class values but the inputs have {x.shape[1]} labels")
-        k = ('cut',x.dtype,x.device)
-        if k not in self._dev: self._dev[k] = c.to(x.device, x.dtype)
+        k = ('cut',x.dtype,x.device,x.shape[1])
+        if k not in self._dev: self._dev[k] = cut_for(self.thresh, self.sigmoid, x)
         return self._dev[k]
 
 # %% ../nbs/02_metrics.ipynb #f8700b69
@@ -315,11 +319,7 @@ def accuracy_multi(inp:Tensor, targ:Tensor, thresh=0.5, sigmoid=True)->Tensor:
     x,pos,_,flags = prep(inp, targ, sigmoid)
     th = check_thresh(thresh)
     warn_zero_thresh(th, sigmoid)
-    c = cutoff(th, sigmoid, x.dtype)
-    if isinstance(c, Tensor):
-        if len(c)!=x.shape[1]: raise ValueError(f"thresh has {len(c)} per-class values but the inputs have {x.shape[1]} labels")
-        c = c.to(x.device, x.dtype)
-    acc = ((x > c)==pos).float().mean()
+    acc = ((x > cut_for(th, sigmoid, x))==pos).float().mean()
     return acc if flags is None else torch.where(flags[:3].any(), float('nan'), acc)
 
 # %% ../nbs/02_metrics.ipynb #13cc7298

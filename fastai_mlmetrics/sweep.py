@@ -157,7 +157,8 @@ class ThresholdSweep(Callback):
     def after_fit(self):
         if self._in_fit:  # the weights `SaveModelCallback` restores come with the thresholds chosen at their epoch
             e = _tracked_epoch(self.learn)
-            if e is not None and self._epochs-len(self.learn.recorder.values)+e in self._snaps: self._cur = self._epochs-len(self.learn.recorder.values)+e
+            e = None if e is None else self._epochs-len(self.learn.recorder.values)+e  # this fit's epoch, counted across fits
+            if e in self._snaps: self._cur = e
         self._in_fit = False
         if self._vms: self.learn.metrics = [m for m in self.learn.metrics if not any(m is v for v in self._vms)]
         self._vms = []
