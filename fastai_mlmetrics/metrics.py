@@ -89,12 +89,12 @@ class Accumulator:
 
     def sums(self, name:str|None=None)->dict|None:
         "The state summed over batches (and processes, once, cached), after raising any value problem (naming `name`); `None` if nothing was seen."
-        if self._red is None:
+        first = self._red is None
+        if first:
             fl = None if self.flags is None else reduce_sums({'f':self.flags})['f']
             self._red = (self.reduce(), fl)
-            raise_flags(fl, name)
-            warn_flags(fl, self.sigmoid, name)  # once per pass and accumulator, however many metrics share it
         raise_flags(self._red[1], name)
+        if first: warn_flags(self._red[1], self.sigmoid, name)  # once per pass and accumulator, however many metrics share it
         return self._red[0]
 
     def reduce(self)->dict|None:
@@ -330,7 +330,7 @@ class BrierAcc(Accumulator):
         super().__init__(sigmoid, ignore_index, None, sample_weight, validate_args)
     def update(self, preds, targs):
         x,pos,keep,w = self.prep(preds, targs)
-        p = to_probs(x, self.sigmoid) if self.thresh is None else (x > cutoff(self.thresh, self.sigmoid, x.dtype)).to(fdtype(x.device))
+        p = to_probs(x, self.sigmoid) if self.thresh is None else (x > cut_for(self.thresh, self.sigmoid, x)).to(fdtype(x.device))
         e = (p-pos.to(p.dtype))**2
         if keep is not None: e = e*keep
         e = e.sum(1).to(fdtype(e.device))
