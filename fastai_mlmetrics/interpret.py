@@ -9,7 +9,7 @@ from __future__ import annotations
 import math, numpy as np, pandas as pd, torch
 from torch import Tensor
 from .core import *
-from .metrics import StatScores
+from .metrics import cut_for
 from .report import multilabel_report
 
 # %% auto #0
@@ -26,13 +26,11 @@ class MultiLabelInterpretation:
         losses:Tensor|None=None, # per-entry losses `(samples, labels)` for `top_losses`; default: binary cross-entropy of the logits
         dl=None, # the loader the predictions came from, for `plot_top_losses`
     ):
-        check_shapes(preds, targs)
         self.thresh,self.dl = check_thresh(thresh),dl
         x,pos,_,_ = prep(preds, targs)
         self.preds,self.pos = x,pos
         self.losses = torch.nn.functional.binary_cross_entropy_with_logits(x, pos.to(x.dtype), reduction='none') if losses is None else losses
-        c = cutoff(self.thresh, True, x.dtype)
-        self.pred = x > (c.to(x.device, x.dtype) if isinstance(c, Tensor) else c)
+        self.pred = x > cut_for(self.thresh, True, x)  # the metrics' exact decision, one threshold per label checked
         C = x.shape[1]
         self.vocab = [str(v) for v in vocab] if vocab is not None and len(vocab)==C else [str(i) for i in range(C)]
 
