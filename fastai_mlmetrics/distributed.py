@@ -10,19 +10,23 @@ import torch, torch.distributed as dist
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['world', 'valid_rows', 'reduce_sums', 'gather_cat']
+__all__ = ['world', 'batch_start', 'valid_rows', 'reduce_sums', 'gather_cat']
 
 # %% ../nbs/05_distributed.ipynb #a853aff0
 def world()->int:
     "Number of processes in the default process group (1 when not distributed)."
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
+def batch_start(learn, bs:int)->int|None:
+    "Position in the validation set of the first of the `bs` rows of `learn`'s current batch under `DistributedDL`; `None` otherwise."
+    dl = getattr(learn, 'dl', None)
+    if not all(hasattr(dl, a) for a in ('n','n_padded','i','rank','world_size')) or dl.world_size<=1: return None
+    return dl.rank*(dl.n_padded//dl.world_size) + dl.i - bs
+
 def valid_rows(learn, bs:int)->int:
     "How many of the `bs` rows of `learn`'s current batch are real samples, not `DistributedDL` padding."
-    dl = getattr(learn, 'dl', None)
-    if not all(hasattr(dl, a) for a in ('n','n_padded','i','rank','world_size')) or dl.world_size<=1: return bs
-    start = dl.rank*(dl.n_padded//dl.world_size) + dl.i - bs  # global index of the batch's first row
-    return max(0, min(bs, dl.n-start))
+    start = batch_start(learn, bs)
+    return bs if start is None else max(0, min(bs, learn.dl.n-start))
 
 # %% ../nbs/05_distributed.ipynb #983fb0a3
 def reduce_sums(state:dict|None)->dict|None:

@@ -69,7 +69,7 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
     s,r = _accumulate(x, targs, thresh, ignore_index, sigmoid)
     sw = SweepStats(thresholds, sigmoid, ignore_index); sw.update(x, targs)
     ths = sw.thresholds.numpy()
-    per = pd.DataFrame(dict(**_scores(s, r, None), best_thresh=[ths[_best(f, ths)] for f in sw.class_f1().cpu().numpy()]), index=vocab)
+    per = pd.DataFrame(dict(**_scores(s, r, None), best_thresh=[ths[_best(f, ths)] for f in sw.class_f1()]), index=vocab)
     # the trivial predictors, as probabilities on the same device
     kept = pos if keep is None else pos & keep
     n = pos.shape[0] if keep is None else keep.sum(0).clamp_min(1)

@@ -6,7 +6,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/stats.html.md"""
 
 # %% ../nbs/01_stats.ipynb #0a0c35c8
 from __future__ import annotations
-import math, warnings, torch
+import itertools, math, warnings, torch
 from torch import Tensor
 from sklearn.exceptions import UndefinedMetricWarning
 from .core import *
@@ -15,7 +15,8 @@ from .core import *
 __all__ = ['averages', 'safe_div', 'fdtype', 'sample_kinds', 'stat_update', 'check_average', 'check_zero_division', 'nanaverage',
            'stat_compute', 'check_accuracy_average', 'accuracy_compute', 'hamming_compute', 'mcc_compute',
            'exact_compute', 'rank_groups', 'auroc_groups', 'ap_groups', 'uniform_grid', 'is_uniform', 'grid_cuts',
-           'hist_bins', 'bincount_nosync', 'hist_update', 'hist_counts', 'hist_groups']
+           'hist_bins', 'bincount_nosync', 'hist_update', 'hist_counts', 'hist_groups', 'sample_folds',
+           'poisson_weights']
 
 # %% ../nbs/01_stats.ipynb #b7587dec
 def safe_div(num:Tensor, den:Tensor, zero=0.)->Tensor:
@@ -220,10 +221,9 @@ def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     if not scatter: return torch.bincount(idx, minlength=n)
     return torch.zeros(n, dtype=torch.long, device=idx.device).index_put_((idx,), idx.new_ones(()).expand(len(idx)), accumulate=True)
 
-def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, dim:int)->Tensor:
-    "Histogram `[rows,T1,2]` of `code = 2*bin + target`, one row per class (`dim=0`) or per sample (`dim=1`)."
-    base = torch.arange(0, rows*T1*2, T1*2, device=code.device)
-    idx = code + (base[None] if dim==0 else base[:,None])
+def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, row:Tensor)->Tensor:
+    "Histogram `[rows,T1,2]` of `code = 2*bin + target`; `row` (broadcast to `code`) is each entry's histogram."
+    idx = code + row*(T1*2)
     n = rows*T1*2
     if keep is not None: idx = torch.where(keep, idx, n)
     return bincount_nosync(idx.reshape(-1), n+1)[:n].view(-1,T1,2)
@@ -235,10 +235,15 @@ def hist_update(scores:Tensor, # scores `[B,C]` (logits or probabilities)
                 dim:int|tuple=0, # 0: one histogram per class `[C,T+1,2]`; 1: one per sample `[B,T+1,2]`; (0,1): both
                 uniform:bool=False, # the thresholds are `uniform_grid(T)`
                 sigmoid:bool=True, # the scores are logits (for the closed form's estimate)
+                folds:Tensor|None=None, # fold of each sample `[B]`: the per-class histograms become `[K*C,T+1,2]`, fold-major
+                K:int=1, # number of folds
                ):
     "Counts of entries per (class or sample, bin, target): one `bincount` per histogram, the bins computed once."
     code = hist_bins(scores, cuts, uniform, sigmoid).mul_(2).add_(pos)  # 2*bin + target, in place
-    hs = [_hist(code, keep, scores.shape[1-d], len(cuts)+1, d) for d in ((dim,) if isinstance(dim,int) else dim)]
+    B,C = scores.shape
+    cls = torch.arange(C, device=code.device)[None]
+    rows = {0: (K*C, cls if folds is None else folds[:,None]*C+cls), 1: (B, torch.arange(B, device=code.device)[:,None])}
+    hs = [_hist(code, keep, *rows[d][:1], len(cuts)+1, rows[d][1]) for d in ((dim,) if isinstance(dim,int) else dim)]
     return hs[0] if isinstance(dim,int) else tuple(hs)
 
 def hist_counts(h:Tensor)->tuple:
@@ -253,3 +258,33 @@ def hist_groups(h:Tensor)->tuple:
     "`(P,N)` `[C,T+1]` runs in decreasing score order from a per-class histogram `[C,T+1,2]`, for `auroc_groups`/`ap_groups`."
     g = h.flip(1).to(fdtype(h.device))
     return g[...,1],g[...,0]
+
+# %% ../nbs/01_stats.ipynb #0e715af0
+def _mix32(x:Tensor)->Tensor:
+    "A 32-bit integer hash of an int64 tensor: values in [0,2^32), the same on every device (every product stays below 2^63)."
+    M = 0xFFFFFFFF
+    x = x & M
+    x = (((x >> 16) ^ x) * 0x45d9f3b) & M
+    x = (((x >> 16) ^ x) * 0x45d9f3b) & M
+    return (x >> 16) ^ x
+
+def sample_folds(idx:Tensor, # positions of the samples in the validation set (int64)
+                 K:int=5, # number of folds
+                 seed:int=0, # another seed gives another assignment
+                )->Tensor:
+    "The cross-fitting fold (0..K-1) of each sample, from its position alone."
+    return _mix32(_mix32(idx + seed*0x9E3779B1) ^ 0x5bd1e995) % K
+
+_pois_cdf = torch.tensor(list(itertools.accumulate(math.exp(-1)/math.factorial(k) for k in range(24))), dtype=torch.float64)
+
+def poisson_weights(idx:Tensor, # positions of the samples in the validation set (int64)
+                    R:int=200, # number of bootstrap replicates
+                    seed:int=0, # another seed gives other weights
+                    dtype:torch.dtype|None=None, # default: float64 (float32 on devices without it)
+                   )->Tensor:
+    "`[R,B]` Poisson(1) bootstrap weights: replicate r's weight of a sample depends only on (`seed`, r, its position)."
+    r = torch.arange(R, device=idx.device)[:,None]*0x9E3779B1
+    h = _mix32(_mix32(_mix32(idx + (seed+1)*0x85EBCA6B)[None] + r))
+    ft = fdtype(idx.device)
+    u = (h.to(ft)+0.5)/2**32  # exact in float64: a 32-bit integer plus one half
+    return torch.searchsorted(_pois_cdf.to(idx.device, ft), u).to(dtype or ft)

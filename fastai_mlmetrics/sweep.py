@@ -13,6 +13,7 @@ from fastai.callback.core import Callback, GatherPredsCallback
 from fastai.callback.tracker import SaveModelCallback
 from .core import *
 from .stats import *
+from .stats import _hist
 from .metrics import _grid, check_once
 from .distributed import *
 
@@ -22,58 +23,222 @@ __all__ = ['sweep_metrics', 'SweepStats', 'ThresholdSweep']
 # %% ../nbs/03_sweep.ipynb #a93bc67f
 sweep_metrics = ('f1_samples','f1_micro','f1_macro','precision_samples','precision_micro','precision_macro',
                  'recall_samples','recall_micro','recall_macro','accuracy','exact_match','hamming')
+_per_sample = {'precision_samples':0,'recall_samples':1,'f1_samples':2,'exact_match':3}  # rows of the per-sample sums
+
+def _sdiv(a, b, zd=0.):
+    "`a/b` in float64 NumPy, `zd` where `b` is 0."
+    a,b = np.asarray(a, dtype=np.float64),np.asarray(b, dtype=np.float64)
+    return np.where(b!=0, a/np.where(b!=0, b, 1), zd)
+
+def _cols(tp, fp, fn, tn, s, n, zd)->dict:
+    "Every sweep metric, `[...,T]`, from per-class counts `[...,C,T]`, per-sample score sums `[...,4,T]` and sample counts `[...]`."
+    T_,F_,N_,TN = (a.sum(-2) for a in (tp,fp,fn,tn))
+    tot,sm = T_+F_+N_+TN,lambda q: _sdiv(s[...,q,:], np.asarray(n)[...,None], np.nan)
+    return dict(f1_samples=sm(2), f1_micro=_sdiv(2*T_,2*T_+F_+N_,zd), f1_macro=_sdiv(2*tp,2*tp+fp+fn,zd).mean(-2),
+        precision_samples=sm(0), precision_micro=_sdiv(T_,T_+F_,zd), precision_macro=_sdiv(tp,tp+fp,zd).mean(-2),
+        recall_samples=sm(1), recall_micro=_sdiv(T_,T_+N_,zd), recall_macro=_sdiv(tp,tp+fn,zd).mean(-2),
+        accuracy=_sdiv(T_+TN,tot,np.nan), exact_match=sm(3), hamming=_sdiv(F_+N_,tot,np.nan))
+
+def _sample_q(tp, fp, fn, zd)->Tensor:
+    "Per-sample precision, recall, F1 and exact match, stacked on a new dim 1."
+    return torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)], 1)
+
+def _fixed_point(x:Tensor)->Tensor:
+    "`x` in [0,1] rounded to a multiple of 2^-32: weighted sums of these are exact in float64, so the same in any order, on any device or process count."
+    return (x*2**32).round_()/2**32
+
+def _ingredients(monitor, tp, fp, fn, tn, q)->Tensor|None:
+    "Per-sample quantities `[B,m,...]` whose (weighted) sums give `monitor`; `None` for a macro average, which needs per-class sums."
+    if monitor in _per_sample: return _fixed_point(q[:,[_per_sample[monitor]]])
+    if monitor.endswith('_micro'): return torch.stack([tp,fp,fn], 1)
+    if monitor in ('accuracy','hamming'): return torch.stack([fp+fn,tp+fp+fn+tn], 1)
+
+def _from_sums(monitor, v, n, zd):
+    "`monitor` from (weighted) sums `v` `[...,m]` of its `_ingredients` over samples of total weight `n` `[...]`."
+    if monitor in _per_sample: return _sdiv(v[...,0], n, np.nan)
+    if monitor.endswith('_micro'):
+        tp,fp,fn = v[...,0],v[...,1],v[...,2]
+        return _sdiv(*{'f1':(2*tp,2*tp+fp+fn), 'precision':(tp,tp+fp), 'recall':(tp,tp+fn)}[monitor.split('_')[0]], zd)
+    e = _sdiv(v[...,0], v[...,1], np.nan)
+    return e if monitor=='hamming' else 1-e
+
+def _from_class_sums(monitor, tp, fp, fn, zd):
+    "A macro-averaged `monitor` from (weighted) per-class counts `[...,C]`."
+    return _sdiv(*{'f1':(2*tp,2*tp+fp+fn), 'precision':(tp,tp+fp), 'recall':(tp,tp+fn)}[monitor.split('_')[0]], zd).mean(-1)
 
 class SweepStats:
-    "Per-class histogram and per-sample score sums at every threshold of `thresholds`."
-    def __init__(self, thresholds=101, sigmoid=True, ignore_index=None, zero_division=0.):
+    "Per-fold histograms and per-sample score sums at every threshold of `thresholds`, with Poisson-bootstrap sums of one metric."
+    def __init__(self, thresholds=101, sigmoid=True, ignore_index=None, zero_division=0.,
+                 folds:int=1, # cross-fitting folds (1: none)
+                 boot:int=0, # bootstrap replicates of `monitor`'s sums (0: none)
+                 monitor:str='f1_samples', # the metric the bootstrap sums serve
+                 keep_codes:bool=False, # also keep every entry's bin (one small integer per entry), for per-class rules
+                 seed:int=0, # seed of the folds and bootstrap weights
+                ):
+        if folds<1 or boot<0: raise ValueError(f"folds must be at least 1 and boot at least 0, got folds={folds}, boot={boot}")
         self.thresholds,self.sigmoid,self.ignore_index,self.zd = _grid(thresholds),sigmoid,ignore_index,float(zero_division)
-        self.uniform,self._cuts = is_uniform(self.thresholds),{}
+        self.uniform,self._cuts,self.K,self.R,self.monitor,self.keep_codes,self.seed = is_uniform(self.thresholds),{},folds,boot,monitor,keep_codes,seed
         self.reset()
-    def reset(self): self.h,self.s,self.flags,self._reduced = None,None,None,False
+    def reset(self): self.h,self.s,self.n,self.b,self.bn,self.flags,self._reduced,self.seen,self.codes,self.idx = None,None,None,None,None,None,False,0,[],[]
 
-    def update(self, preds:Tensor, targs:Tensor):
+    def update(self, preds:Tensor, targs:Tensor,
+               start:int|None=None, # position of the batch's first sample in the validation set (default: right after the last batch)
+              ):
         "Add one batch."
         x,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index)
         self.flags = merge_flags(self.flags, flags)
-        k = (x.dtype,x.device)
-        if k not in self._cuts: self._cuts[k] = grid_cuts(self.thresholds, self.sigmoid, x.dtype).to(x.device)
-        h,hs = hist_update(x, pos, keep, self._cuts[k], dim=(0,1), uniform=self.uniform, sigmoid=self.sigmoid)
-        tp,fp,fn,_ = (c.to(fdtype(x.device)) for c in hist_counts(hs))
-        zd = self.zd
-        s = torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)]).sum(1)
-        n = torch.full((), len(tp), dtype=tp.dtype, device=tp.device)  # no host-to-device copy
+        (B,C),K,T,dev = x.shape,self.K,len(self.thresholds),x.device
+        k = (x.dtype,dev)
+        if k not in self._cuts: self._cuts[k] = grid_cuts(self.thresholds, self.sigmoid, x.dtype).to(dev)
+        idx = torch.arange(B, device=dev) + (self.seen if start is None else start)  # Python ints: no host-to-device copy
+        self.seen += B
+        fold = sample_folds(idx, K, self.seed)
+        code = hist_bins(x, self._cuts[k], self.uniform, self.sigmoid).mul_(2).add_(pos)
+        cls = torch.arange(C, device=dev)[None]
+        h = _hist(code, keep, K*C, T+1, fold[:,None]*C+cls).view(K,C,T+1,2)
+        ft = fdtype(dev)
+        tp,fp,fn,tn = (c.to(ft) for c in hist_counts(_hist(code, keep, B, T+1, torch.arange(B, device=dev)[:,None])))  # per sample, [B,T]
+        q = _sample_q(tp, fp, fn, self.zd)  # [B,4,T]
+        oh = (fold[None]==torch.arange(K, device=dev)[:,None])  # [K,B]
+        s = torch.stack([(q*f[:,None,None]).sum(0) for f in oh])  # per fold, the same reduction as one fold's
+        n = oh.sum(1).to(ft)
+        if self.R:
+            ing = _ingredients(self.monitor, tp, fp, fn, tn, q)
+            if ing is not None:
+                Wf = (oh[:,None].to(ft)*poisson_weights(idx, self.R, self.seed, ft)[None]).view(K*self.R, B)  # [K*R,B]
+                b,bn = (Wf@ing.reshape(B,-1)).view(K,self.R,*ing.shape[1:]),Wf.sum(1).view(K,self.R)
+                self.b,self.bn = (b,bn) if self.b is None else (self.b+b,self.bn+bn)
+        if self.keep_codes:  # one byte per entry on the default grid; the dtype's largest value marks an ignored entry
+            dt = torch.uint8 if 2*T+1<255 else torch.int32
+            self.codes.append((code if keep is None else torch.where(keep, code, torch.iinfo(dt).max)).to(dt))
+            self.idx.append(idx)
         self.h,self.s,self.n = (h,s,n) if self.h is None else (self.h+h,self.s+s,self.n+n)
 
-    def table(self)->pd.DataFrame:
-        "Every sweep metric (columns) at every threshold (rows), summed over the processes under DDP."
+    def _reduce(self):
         if self.h is None: raise ValueError("no validation batch was seen: nothing to sweep")
         if not self._reduced:  # reduced once per validation: the state becomes the global one
-            r = reduce_sums(dict(h=self.h, s=self.s, n=self.n, **({} if self.flags is None else dict(f=self.flags))))
-            self.h,self.s,self.n,self.flags,self._reduced = r['h'],r['s'],r['n'],r.get('f'),True
-        raise_flags(self.flags, 'ThresholdSweep'); warn_flags(self.flags, self.sigmoid, 'ThresholdSweep')
-        tp,fp,fn,tn = (c.to(fdtype(self.h.device)) for c in hist_counts(self.h))  # [C,T]
-        zd = self.zd
-        T,F,N = tp.sum(0),fp.sum(0),fn.sum(0)
-        acc = (T+tn.sum(0))/(T+F+N+tn.sum(0))
-        cols = dict(f1_samples=self.s[2]/self.n, f1_micro=safe_div(2*T,2*T+F+N,zd), f1_macro=safe_div(2*tp,2*tp+fp+fn,zd).mean(0),
-            precision_samples=self.s[0]/self.n, precision_micro=safe_div(T,T+F,zd), precision_macro=safe_div(tp,tp+fp,zd).mean(0),
-            recall_samples=self.s[1]/self.n, recall_micro=safe_div(T,T+N,zd), recall_macro=safe_div(tp,tp+fn,zd).mean(0),
-            accuracy=acc, exact_match=self.s[3]/self.n, hamming=1-acc)
-        df = pd.DataFrame({k:v.cpu().numpy() for k,v in cols.items()})
+            st = dict(h=self.h, s=self.s, n=self.n, **({} if self.flags is None else dict(f=self.flags)), **({} if self.b is None else dict(b=self.b, bn=self.bn)))
+            r = reduce_sums(st)
+            self.h,self.s,self.n,self.flags,self.b,self.bn = r['h'],r['s'],r['n'],r.get('f'),r.get('b'),r.get('bn')
+            if self.keep_codes: self.codes,self.idx = [gather_cat(torch.cat(self.codes))],[gather_cat(torch.cat(self.idx))]
+            self._reduced = True
+        raise_flags(self.flags, 'ThresholdSweep')
+
+    def folded(self)->tuple:
+        "Per fold, as float64 NumPy: `(tp, fp, fn, tn)` each `[K,C,T]`, the per-sample score sums `[K,4,T]` and the sample counts `[K]`."
+        self._reduce()
+        K,C,T1,_ = self.h.shape
+        return tuple(c.view(K,C,-1).cpu().double().numpy() for c in hist_counts(self.h.view(K*C,T1,2))),self.s.cpu().double().numpy(),self.n.cpu().double().numpy()
+
+    def table(self)->pd.DataFrame:
+        "Every sweep metric (columns) at every threshold (rows), summed over the folds (and the processes under DDP)."
+        counts,s,n = self.folded()
+        warn_flags(self.flags, self.sigmoid, 'ThresholdSweep')
+        df = pd.DataFrame(_cols(*(c.sum(0) for c in counts), s.sum(0), n.sum(), self.zd))
         df.insert(0, 'threshold', self.thresholds.numpy())
         return df
 
-    def class_f1(self)->Tensor:
+    def class_f1(self)->np.ndarray:
         "Per-class F1 at every threshold, `[C,T]`."
-        tp,fp,fn,_ = (c.to(fdtype(self.h.device)) for c in hist_counts(self.h))
-        return safe_div(2*tp, 2*tp+fp+fn, self.zd)
+        (tp,fp,fn,_),_,_ = self.folded()
+        tp,fp,fn = tp.sum(0),fp.sum(0),fn.sum(0)
+        return _sdiv(2*tp, 2*tp+fp+fn, self.zd)
+
+    def boot_values(self, sel:np.ndarray)->np.ndarray:
+        "The monitor of the decisions that take threshold index `sel[k,c]` in fold k for class c, under each bootstrap replicate `[R]` (NaN: not kept)."
+        self._reduce()
+        const = (sel==sel[:,:1]).all()
+        if self.b is not None and const:
+            v = torch.stack([self.b[k][...,int(sel[k,0])] for k in range(self.K)]).sum(0).cpu().double().numpy()
+            return _from_sums(self.monitor, v, self.bn.sum(0).cpu().double().numpy(), self.zd)
+        if self.R and self.codes: return self.code_values(sel)[1:]
+        return np.full(self.R, np.nan)
+
+    def code_values(self, sel:np.ndarray, R:int|None=None)->np.ndarray:
+        "From the kept codes: the monitor of the decisions `bin > sel[fold,class]`, unweighted, then under `R` bootstrap replicates, `[1+R]`."
+        self._reduce()
+        if not self.codes: raise ValueError("no codes kept: construct with keep_codes=True")
+        code,idx = self.codes[0],self.idx[0]
+        dev,ft,R,mx = code.device,fdtype(code.device),self.R if R is None else R,torch.iinfo(code.dtype).max
+        W = torch.cat([torch.ones(1, len(idx), dtype=ft, device=dev), poisson_weights(idx, R, self.seed, ft)])
+        th,fo = torch.as_tensor(sel).to(dev, code.dtype),sample_folds(idx, self.K, self.seed)
+        macro,acc,step = self.monitor.endswith('_macro'),0,max(1, 2**24//max(1, code.shape[1]))
+        for i in range(0, len(idx), step):  # a block of samples at a time: the decisions never exist for all at once
+            c,w = code[i:i+step],W[:,i:i+step]
+            kept = c!=mx
+            y,pred = (c&1).bool()&kept,((c>>1) > th[fo[i:i+step]])&kept
+            hit = pred&y
+            if macro: acc = acc + torch.stack([w@m.to(ft) for m in (hit,pred,y)])  # per-class weighted counts [3,1+R,C]
+            else:
+                tp,npred,npos,nk = (m.sum(1).to(ft) for m in (hit,pred,y,kept))
+                fp,fn = npred-tp,npos-tp
+                acc = acc + w@_ingredients(self.monitor, tp, fp, fn, nk-tp-fp-fn, _sample_q(tp, fp, fn, self.zd))
+        acc = acc.cpu().double().numpy()
+        if macro: return _from_class_sums(self.monitor, acc[0], acc[1]-acc[0], acc[2]-acc[0], self.zd)
+        return _from_sums(self.monitor, acc, W.sum(1).cpu().double().numpy(), self.zd)
+
 
 # %% ../nbs/03_sweep.ipynb #6827dd4c
+def _choose(v:np.ndarray, ths:np.ndarray, lower=False)->np.ndarray:
+    "Index of the best value along the last axis, ties (to 1e-12) broken toward the threshold nearest 0.5; NaN is never best."
+    v = np.where(np.isnan(v), -np.inf, -v if lower else v)
+    cand = np.isclose(v, v.max(-1, keepdims=True), rtol=0, atol=1e-12)
+    return np.where(cand, np.abs(ths-0.5), np.inf).argmin(-1)
+
 def _best(vals:np.ndarray, ths:np.ndarray, lower=False)->int:
     "Index of the best value, ties broken toward the threshold nearest 0.5."
-    v = -vals if lower else vals
-    cand = np.flatnonzero(np.isclose(v, np.nanmax(v), rtol=0, atol=1e-12))
-    return int(cand[np.argmin(np.abs(ths[cand]-0.5))])
+    return int(_choose(np.asarray(vals, dtype=np.float64), ths, lower))
+
+def _counts(h:Tensor)->tuple:
+    "`(tp, fp, fn, tn)`, each `[K,C,T]` float64 NumPy, from per-fold histograms `[K,C,T+1,2]`."
+    K,C,T1,_ = h.shape
+    return tuple(c.reshape(K,C,-1).double().numpy() for c in hist_counts(h.reshape(K*C,T1,2).long()))
+
+def _others(a:np.ndarray)->np.ndarray:
+    "Per fold (dim 0), the sum over the other folds."
+    return a.sum(0, keepdims=True)-a
+
+def _pick(a:np.ndarray, sel:np.ndarray)->np.ndarray:
+    "`a[k,c,sel[k,c]]`, `[K,C]`."
+    return np.take_along_axis(a, sel[...,None], -1)[...,0]
+
+def _pooled(m:str, F:tuple, sel:np.ndarray, zd)->float:
+    "`m` of the decisions at threshold index `sel[k,c]` in fold k for class c, pooled over the folds; NaN for a per-sample metric at per-class thresholds."
+    counts,s,n = F
+    c = [_pick(a, sel).sum(0)[:,None] for a in counts]
+    sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1).sum(0) if (sel==sel[:,:1]).all() else np.full((4,1), np.nan)
+    return float(_cols(*c, sv, n.sum(), zd)[m][0])
+
+def _global_sels(m:str, F:tuple, ths, zd)->tuple:
+    "The grid threshold best for `m`: per fold, chosen on the other folds, and chosen on all; as indices `[K,C]`."
+    counts,s,n = F
+    K,C,_ = counts[0].shape
+    lo = m=='hamming'
+    cv = _choose(_cols(*(_others(a) for a in counts), _others(s), n.sum()-n, zd)[m], ths, lo)
+    ins = _choose(_cols(*(a.sum(0) for a in counts), s.sum(0), n.sum(), zd)[m], ths, lo)
+    return np.repeat(cv[:,None], C, 1),np.full((K,C), ins)
+
+def _class_f1(tp, fp, fn, zd): return _sdiv(2*tp, 2*tp+fp+fn, zd)
+
+def _class_sels(F:tuple, ths, zd)->tuple:
+    "Each class's best-F1 grid threshold: per fold, chosen on the other folds, and chosen on all; as indices `[K,C]`."
+    (tp,fp,fn,_),_,_ = F
+    cv = _choose(_class_f1(*(_others(a) for a in (tp,fp,fn)), zd), ths)
+    return cv,np.broadcast_to(_choose(_class_f1(tp.sum(0), fp.sum(0), fn.sum(0), zd), ths), cv.shape).copy()
+
+def _pooled_class_f1(F:tuple, sel:np.ndarray, zd)->np.ndarray:
+    "Each class's F1 of the decisions at `sel[k,c]`, pooled over the folds, `[C]`."
+    (tp,fp,fn,_),_,_ = F
+    return _class_f1(*(_pick(a, sel).sum(0) for a in (tp,fp,fn)), zd)
+
+def _fixed_sel(thresh, ths:np.ndarray, K:int, C:int)->np.ndarray|None:
+    "Indices `[K,C]` of a learner's threshold (scalar or per class) on the grid, or `None` when one lies off it."
+    t = np.broadcast_to(np.asarray(thresh.cpu() if isinstance(thresh, Tensor) else thresh, dtype=np.float64), (C,))
+    d = np.abs(t[:,None]-ths[None])
+    i = d.argmin(1)
+    return np.repeat(i[None], K, 0) if (d[np.arange(C),i] < 1e-7).all() else None
+
+_rule_names = ('fixed','global','per_class')
 
 def _tracked_epoch(learn)->int|None:
     "The epoch (of this fit) whose weights a `SaveModelCallback` loads at the end of the fit, replaying its own comparison; `None` if none will."
@@ -84,33 +249,44 @@ def _tracked_epoch(learn)->int|None:
                 if v[cb.idx] is not None and cb.comp(v[cb.idx]-cb.min_delta, best): best,epoch = v[cb.idx],i
             return epoch
 
+def _se(v:np.ndarray)->float:
+    "Bootstrap standard error: the standard deviation of the replicates (NaN with fewer than two)."
+    v = v[~np.isnan(v)]
+    return float(v.std(ddof=1)) if len(v)>1 else math.nan
+
 class ThresholdSweep(Callback):
-    "Record multi-label metrics at every threshold of a grid, every epoch, on the device; find the threshold(s) to ship."
+    "Record multi-label metrics at every threshold of a grid, every epoch, on the device; choose the thresholds to ship on held-out folds."
     order = Recorder.order-1
     def __init__(self,
         thresholds=101, # number of evenly spaced thresholds in (0,1), or the thresholds themselves
         metrics=('f1_samples','f1_micro','f1_macro','accuracy','exact_match'), # columns of `history`, from `sweep_metrics`
-        monitor:str='f1_samples', # metric whose best value and threshold go to the Recorder
+        monitor:str='f1_samples', # metric whose best value and threshold go to the Recorder, and that rules are judged by
         sigmoid:bool=True, # predictions are logits
-        per_class:bool=True, # also find per-class F1 thresholds
-        add_to_recorder:bool=True, # add `<monitor>_best` and `best_thresh` columns while a fit runs
+        per_class:bool=True, # also find per-class F1 thresholds (and keep one byte per validation entry to judge them)
+        add_to_recorder:bool=True, # add `<monitor>_best`, `<monitor>_cv` and `best_thresh` columns while a fit runs
         ignore_index:int|None=None, # target value masking an entry out
         zero_division=0., # value of an undefined score (F1 of a sample with no true and no predicted label): 0, 1 or 'warn' (0)
+        folds:int=5, # cross-fitting folds: each threshold rule is chosen on the other folds and scored on each
+        boot:int=200, # Poisson-bootstrap replicates for the standard errors (0: none)
+        seed:int=0, # seed of the folds and the bootstrap weights
     ):
         bad = [m for m in (*metrics, monitor) if m not in sweep_metrics]
         if bad: raise ValueError(f"unknown sweep metric(s) {bad}: choose from {sweep_metrics}")
+        if folds<2: raise ValueError(f"folds must be at least 2 (a threshold is chosen on some folds and scored on another), got {folds}")
         self.metrics,self.monitor,self.per_class,self.add_to_recorder = list(dict.fromkeys([*metrics, monitor])),monitor,per_class,add_to_recorder
-        self.stats = SweepStats(thresholds, sigmoid, ignore_index, check_zero_division(zero_division))
+        self.stats = SweepStats(thresholds, sigmoid, ignore_index, check_zero_division(zero_division), folds, boot, monitor, per_class, seed)
         self.reset()
 
     def reset(self):
         "Forget every recorded validation and the thresholds chosen."
-        # `_snaps`: per recorded label (epoch, or 'validate'), the monitor's best value, its threshold and the per-class F1 table
-        self.rows,self._snaps,self._epochs,self._cur,self._last,self._applied,self._vms = [],{},0,None,None,False,[]
+        # `_snaps`: per recorded label (epoch, or 'validate'), what that validation chose: see `_summarise`
+        self.rows,self._extra,self._snaps,self._epochs,self._cur,self._last,self._applied,self._vms = [],[],{},0,None,None,False,[]
 
-    # the Recorder's columns: the last validation's best (so each epoch's row shows that epoch)
-    def _col_best(self): return None if self._last is None else self._last[0]
-    def _col_thresh(self): return None if self._last is None else self._last[1]
+    # the Recorder's columns: the last validation's (so each epoch's row shows that epoch)
+    def _col(self, k): return None if self._last is None else self._last[k]
+    def _col_best(self): return self._col('value')
+    def _col_cv(self): return self._col('cv')
+    def _col_thresh(self): return self._col('thresh')
 
     def before_fit(self):
         # `validate`, `get_preds`, `predict` and `lr_find` fire `before_fit` too; `lr_find` validates nothing worth recording
@@ -120,12 +296,12 @@ class ThresholdSweep(Callback):
         if any(mine(m) for m in self.learn.metrics): self.learn.metrics = [m for m in self.learn.metrics if not mine(m)]
         if not self.add_to_recorder or self._skip: return
         names = self.learn.metrics.attrgot('name')
-        best = 'hamming_loss_best' if self.monitor=='hamming' else f'{self.monitor}_best'  # "loss": fastai's trackers minimise it
+        pre = 'hamming_loss' if self.monitor=='hamming' else self.monitor  # "loss": fastai's trackers minimise it
         th = 'best_thresh' if 'best_thresh' not in names else f'{self.monitor}_best_thresh'
-        if best in names or th in names:
-            raise ValueError(f"the Recorder already has a {best!r} column (a second ThresholdSweep with monitor={self.monitor!r}?): "
+        if f'{pre}_best' in names or th in names:
+            raise ValueError(f"the Recorder already has a {pre+'_best'!r} column (a second ThresholdSweep with monitor={self.monitor!r}?): "
                              f"give this sweep another monitor, or add_to_recorder=False")
-        self._vms = [ValueMetric(self._col_best, best), ValueMetric(self._col_thresh, th)]
+        self._vms = [ValueMetric(self._col_best, f'{pre}_best'), ValueMetric(self._col_cv, f'{pre}_cv'), ValueMetric(self._col_thresh, th)]
         self.learn.metrics = [*self.learn.metrics, *self._vms]
 
     def before_train(self):
@@ -134,12 +310,43 @@ class ThresholdSweep(Callback):
     def before_validate(self):
         # `get_preds` and `predict` run the validation events too (with `GatherPredsCallback`): they are not validations to record
         self._active = not self._skip and not any(isinstance(c, GatherPredsCallback) for c in self.learn.cbs)
+        self._fixed = getattr(getattr(self.learn, 'loss_func', None), 'thresh', 0.5)
         self.stats.reset()
     def after_batch(self):
         if self._active and not self.training:
             check_once(self.learn)
-            k = valid_rows(self.learn, len(self.learn.pred))  # drop DistributedDL's padding
-            self.stats.update(self.learn.pred[:k], self.learn.y[:k])
+            B = len(self.learn.pred)
+            k = valid_rows(self.learn, B)  # drop DistributedDL's padding
+            self.stats.update(self.learn.pred[:k], self.learn.y[:k], batch_start(self.learn, B))
+
+    def _summarise(self, tab)->dict:
+        "What this validation chose: the monitor's best, its rules judged in-sample and on held-out folds, and the per-fold counts."
+        st,m,zd,ths = self.stats,self.monitor,self.stats.zd,self.stats.thresholds.numpy()
+        F = st.folded()
+        K,C,_ = F[0][0].shape
+        cv_g,in_g = _global_sels(m, F, ths, zd)
+        sels = {'fixed': (lambda s: None if s is None else (s,s))(_fixed_sel(self._fixed, ths, K, C)), 'global': (cv_g,in_g)}
+        if self.per_class: sels['per_class'] = _class_sels(F, ths, zd)
+        rows = {}
+        for r,sel in sels.items():
+            if sel is None: rows[r] = dict(in_sample=math.nan, cv=math.nan, se=math.nan); continue
+            cv,ins = _pooled(m, F, sel[0], zd),_pooled(m, F, sel[1], zd)
+            if math.isnan(cv) and st.codes: (cv,*reps),ins = st.code_values(sel[0]),st.code_values(sel[1], 0)[0]
+            else: reps = st.boot_values(sel[0])
+            rows[r] = dict(in_sample=ins, cv=cv, se=_se(np.asarray(reps, dtype=np.float64)))
+        rules = pd.DataFrame.from_dict(rows, orient='index').rename_axis('rule')
+        i = int(in_g[0,0])
+        ex = {f'{mm}_cv': _pooled(mm, F, _global_sels(mm, F, ths, zd)[0], zd) for mm in self.metrics}
+        ex[f'{m}_se'] = _se(st.boot_values(in_g))
+        classes = None
+        if self.per_class:
+            (tp,fp,fn,_),_,_ = F
+            f1 = _class_f1(tp.sum(0), fp.sum(0), fn.sum(0), zd)  # [C,T]
+            j = sels['per_class'][1][0]
+            classes = dict(thresh=ths[j], f1=f1[np.arange(C),j], f1_at_best_thresh=f1[:,i], gain=f1[np.arange(C),j]-f1[:,i],
+                           gain_cv=_pooled_class_f1(F, sels['per_class'][0], zd)-_pooled_class_f1(F, cv_g, zd))
+        return dict(value=float(tab[m][i]), thresh=float(ths[i]), cv=ex[f'{m}_cv'], extra=ex, rules=rules, classes=classes,
+                    h=st.h.to(torch.int32).cpu(), fixed=self._fixed)
 
     def after_validate(self):
         if not self._active or self.stats.h is None: return
@@ -148,9 +355,16 @@ class ThresholdSweep(Callback):
         label = self._epochs if self._in_fit else 'validate'
         tab.insert(0, 'epoch', label)
         self.rows.append(tab[['epoch','threshold',*self.metrics]])
-        i = _best(tab[self.monitor].to_numpy(), tab.threshold.to_numpy(), lower=self.monitor=='hamming')
-        self._last = (float(tab[self.monitor][i]), float(tab.threshold[i]), self.stats.class_f1().cpu().numpy() if self.per_class else None)
-        if self._in_fit: self._snaps[label],self._cur,self._epochs = self._last,label,self._epochs+1
+        self._last = self._summarise(tab)
+        self.stats.codes,self.stats.idx = [],[]  # the entries' bins serve this validation's rules only
+        self._extra.append(self._last['extra'])
+        if self._in_fit:
+            self._snaps[label],self._cur,self._epochs = self._last,label,self._epochs+1
+            # keep per-fold counts only where they may still be shipped: this epoch, and the best so far of a SaveModelCallback
+            e = _tracked_epoch(self.learn)
+            keep = {label, None if e is None else label-len(self.learn.recorder.values)+e}
+            for k,v in self._snaps.items():
+                if k not in keep and k!='validate': v['h'] = None
         # outside a fit, a validation chooses only if nothing was chosen or applied yet: `learn.validate(dl=test_dl)` must not re-tune
         elif self._cur is None and not self._applied: self._snaps['validate'],self._cur = self._last,'validate'
 
@@ -165,9 +379,11 @@ class ThresholdSweep(Callback):
     _in_fit,_active,_skip = False,True,False
 
     def __getstate__(self):
-        # the histograms belong to one validation pass: they do not ship in `export.pkl`
+        # the histograms and bins belong to one validation pass: they do not ship in `export.pkl`
         d = {**self.__dict__, 'stats': SweepStats.__new__(SweepStats)}
-        d['stats'].__dict__.update({**self.stats.__dict__, 'h':None, 's':None, 'flags':None, '_cuts':{}})
+        d['stats'].__dict__.update({**self.stats.__dict__, 'h':None, 's':None, 'b':None, 'bn':None, 'flags':None, '_cuts':{}, 'codes':[], 'idx':[]})
+        d['_snaps'] = {k:{**v, 'h':None} for k,v in self._snaps.items()}  # the per-fold counts too: what was chosen ships, not the data
+        d['_last'] = None if self._last is None else {**self._last, 'h':None}
         return d
 
     @property
@@ -182,13 +398,14 @@ class ThresholdSweep(Callback):
 
     @property
     def best(self)->pd.DataFrame:
-        "Per recorded validation (row) and metric: the best threshold and the value there."
+        "Per recorded validation (row) and metric: the best threshold, the value there, and the value of that choice on held-out folds (`_cv`)."
         out = []
-        for g in self.rows:  # one table per recorded validation
+        for g,ex in zip(self.rows, self._extra):  # one table per recorded validation
             r = {'epoch': g.epoch.iloc[0]}
             for m in self.metrics:
                 i = _best(g[m].to_numpy(), g.threshold.to_numpy(), lower=m=='hamming')
-                r[f'{m}_thresh'],r[m] = float(g.threshold.iloc[i]),float(g[m].iloc[i])
+                r[f'{m}_thresh'],r[m],r[f'{m}_cv'] = float(g.threshold.iloc[i]),float(g[m].iloc[i]),ex[f'{m}_cv']
+                if m==self.monitor: r[f'{m}_se'] = ex[f'{m}_se']
             out.append(r)
         return pd.DataFrame(out)
 
@@ -199,33 +416,92 @@ class ThresholdSweep(Callback):
     @property
     def best_thresh(self)->float:
         "The threshold that maximises `monitor` at `chosen_epoch`."
-        return self._snap()[1]
+        return self._snap()['thresh']
+
+    @property
+    def rules(self)->pd.DataFrame:
+        "At `chosen_epoch`, per threshold rule: the monitor in-sample, on held-out folds (`cv`), and the bootstrap standard error of `cv`."
+        return self._snap()['rules']
+
+    @property
+    def rule(self)->str:
+        "The rule with the best held-out (`cv`) monitor at `chosen_epoch`: 'fixed', 'global' or 'per_class' (ties go to the simpler)."
+        r = self.rules.cv.reindex([n for n in _rule_names if n in self.rules.index])
+        v = r.to_numpy(dtype=np.float64)
+        v = np.where(np.isnan(v), -np.inf, -v if self.monitor=='hamming' else v)
+        return r.index[int(np.flatnonzero(np.isclose(v, v.max(), rtol=0, atol=1e-12))[0])]
+
+    def _vocab(self, C):
+        v = getattr(getattr(getattr(self,'learn',None),'dls',None),'vocab',None)
+        return list(v) if v is not None and len(v)==C else None
 
     @property
     def class_thresholds(self)->pd.DataFrame:
-        "Per class, the threshold maximising its F1 at `chosen_epoch` (ties toward 0.5), its F1 there, and the gain over `best_thresh`."
-        cls = self._snap()[2]
+        "Per class at `chosen_epoch`: the threshold maximising its F1 (ties toward 0.5), its F1 there, and the gain over `best_thresh`, in-sample and on held-out folds (`gain_cv`)."
+        cls = self._snap()['classes']
         if cls is None: raise ValueError("no per-class sweep recorded: fit or validate with per_class=True first")
-        ths = self.stats.thresholds.numpy()
-        idx = [_best(r, ths) for r in cls]
-        g = int(np.argmin(np.abs(ths-self.best_thresh)))
-        f1 = cls[np.arange(len(idx)), idx]
-        v = getattr(getattr(getattr(self,'learn',None),'dls',None),'vocab',None)
-        return pd.DataFrame(dict(thresh=ths[idx], f1=f1, f1_at_best_thresh=cls[:,g], gain=f1-cls[:,g]),
-                            index=list(v) if v is not None and len(v)==len(idx) else None)
+        return pd.DataFrame(cls, index=self._vocab(len(cls['thresh'])))
 
-    def apply(self, learn=None, per_class:bool=False):
-        "Set `learn.loss_func.thresh` to the chosen threshold (or per-class tensor), so `predict`/`get_preds(with_decoded=True)` use it."
+    def operating_points(self,
+        min_precision:float|None=None, # keep each class's precision at least this, and maximise its recall
+        min_recall:float|None=None, # keep each class's recall (sensitivity) at least this, and maximise its precision
+        min_specificity:float|None=None, # keep each class's specificity at least this, and maximise its recall (sensitivity)
+    )->pd.DataFrame:
+        "Per class at `chosen_epoch`: the grid threshold meeting one constraint with the best other metric, both in-sample and on held-out folds (NaN: unreachable)."
+        given = {k:v for k,v in dict(precision=min_precision, recall=min_recall, specificity=min_specificity).items() if v is not None}
+        if len(given)!=1: raise ValueError("give exactly one of min_precision, min_recall, min_specificity")
+        (con,target), = given.items()
+        if not 0<=target<=1: raise ValueError(f"min_{con} must lie in [0,1], got {target}")
+        other = 'precision' if con=='recall' else 'recall'
+        h = self._snap()['h']
+        if h is None: raise ValueError("this validation's per-fold counts are not kept (dropped on export, or for an epoch that cannot be shipped)")
+        tp,fp,fn,tn = _counts(h)
+        ths = self.stats.thresholds.numpy()
+        rate = dict(precision=lambda tp,fp,fn,tn: _sdiv(tp, tp+fp, np.nan), recall=lambda tp,fp,fn,tn: _sdiv(tp, tp+fn, np.nan),
+                    specificity=lambda tp,fp,fn,tn: _sdiv(tn, tn+fp, np.nan))
+        def choose(c):  # per row: meets the constraint, then the best other metric, then the best constrained one, then the lowest threshold
+            a,b = rate[con](*c),rate[other](*c)
+            ok = a>=target-1e-12  # NaN never meets it
+            top = lambda v,m: m & np.isclose(v, np.where(m, v, -np.inf).max(-1, keepdims=True), rtol=0, atol=1e-12)
+            cand = top(np.where(ok, a, -np.inf), top(np.nan_to_num(b, nan=-1.), ok))
+            return np.where(ok.any(-1), cand.argmax(-1), -1)
+        ins = choose(tuple(a.sum(0) for a in (tp,fp,fn,tn)))  # [C]
+        cv = choose(tuple(_others(a) for a in (tp,fp,fn,tn)))  # [K,C]
+        def pooled(sel):  # the metrics of the decisions at sel[k,c], pooled over folds; NaN where a fold had no threshold
+            c = tuple(_pick(a, np.maximum(sel, 0)).sum(0) for a in (tp,fp,fn,tn))
+            bad = (sel<0).any(0)
+            return {k: np.where(bad, np.nan, rate[k](*c)) for k in (con, other)}
+        K = len(tp)
+        pi,pc = pooled(np.broadcast_to(ins, (K,len(ins)))),pooled(cv)
+        return pd.DataFrame({'thresh': np.where(ins<0, np.nan, ths[np.maximum(ins,0)]), con: pi[con], other: pi[other],
+                             f'{con}_cv': pc[con], f'{other}_cv': pc[other]}, index=self._vocab(len(ins)))
+
+    def apply(self, learn=None,
+              per_class:bool|None=None, # None: the thresholds of `rule`; True: per-class F1 thresholds; False: `best_thresh`
+              thresh=None, # thresholds to set instead (a float, or one per class, e.g. `operating_points(...).thresh`)
+             ):
+        "Set `learn.loss_func.thresh` to the chosen threshold(s), so `predict`/`get_preds(with_decoded=True)` use them; return them."
         learn = learn or getattr(self, 'learn', None)
         if learn is None: raise ValueError("this sweep is attached to no learner (removed with remove_cb?): pass one, sweep.apply(learn)")
         if not hasattr(learn.loss_func, 'thresh'): raise ValueError("learn.loss_func has no `thresh` to set (use BCEWithLogitsLossFlat)")
-        t = torch.tensor(self.class_thresholds.thresh.to_numpy(), dtype=torch.float32) if per_class else self.best_thresh
         ths = self.stats.thresholds.numpy()
-        edge = np.isin(np.atleast_1d(np.asarray(t, dtype=np.float64)), ths[[0,-1]])
-        if edge.any():
-            warnings.warn(f"{'some per-class thresholds lie' if per_class else f'the threshold {float(t):.4g} lies'} on the edge of the grid "
-                          f"({ths[0]:.4g} or {ths[-1]:.4g}): the model then predicts nearly every label or none, and the best may lie "
-                          f"beyond the grid. Check sweep.plot(), or widen `thresholds`", stacklevel=2)
+        if thresh is not None:
+            a = np.asarray(thresh, dtype=np.float64)
+            if a.ndim==1 and np.isnan(a).any():
+                names = list(thresh.index[np.isnan(a)]) if isinstance(thresh, pd.Series) else np.flatnonzero(np.isnan(a)).tolist()
+                raise ValueError(f"no threshold for class(es) {names[:10]} (the constraint is unreachable there): choose another constraint, or fill them")
+            a = check_thresh(a)
+            t = torch.tensor(a.numpy(), dtype=torch.float32) if isinstance(a, Tensor) else a
+        else:
+            rule = self.rule if per_class is None else 'per_class' if per_class else 'global'
+            if rule=='fixed': t = self._snap()['fixed']
+            else:
+                t = torch.tensor(self.class_thresholds.thresh.to_numpy(), dtype=torch.float32) if rule=='per_class' else self.best_thresh
+                edge = np.isin(np.atleast_1d(np.asarray(t, dtype=np.float64)), ths[[0,-1]])
+                if edge.any():
+                    warnings.warn(f"{'some per-class thresholds lie' if rule=='per_class' else f'the threshold {float(t):.4g} lies'} on the edge of the grid "
+                                  f"({ths[0]:.4g} or {ths[-1]:.4g}): the model then predicts nearly every label or none, and the best may lie "
+                                  f"beyond the grid. Check sweep.plot(), or widen `thresholds`", stacklevel=2)
         learn.loss_func.thresh = t
         self._applied = True
         return t

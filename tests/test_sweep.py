@@ -40,15 +40,16 @@ def test_sweep_under_deterministic_algorithms():
         i = torch.randint(0, 50, (10000,))  # the scatter-add that GPUs use instead of bincount
         assert torch.equal(bincount_nosync(i, 60, scatter=True), torch.bincount(i, minlength=60))
     finally: torch.use_deterministic_algorithms(prev)
-    assert ss.h.shape == (20, 102, 2)
+    assert ss.h.shape == (1, 20, 102, 2)
     assert abs(tab.f1_micro[50] - skm.f1_score(y, (p > tab.threshold[50]).astype(int), average='micro')) < 1e-9
 
 def test_sweep_state_does_not_grow_with_samples():
-    ss = SweepStats(51, sigmoid=False)
+    "Folds and bootstrap sums included: O(K·C·T + K·R·T) whatever the number of samples."
+    ss = SweepStats(51, sigmoid=False, folds=5, boot=20, monitor='f1_micro')
     for seed in range(5):
         p, y = make_data(seed, 200, 8, ties=False)
         ss.update(torch.tensor(p), torch.tensor(y))
-        assert ss.h.numel() == 8*52*2 and ss.s.numel() == 4*51
+        assert ss.h.numel() == 5*8*52*2 and ss.s.numel() == 5*4*51 and ss.b.numel() == 5*20*3*51 and ss.bn.numel() == 5*20
 
 def test_half_and_bfloat16_give_the_float32_table():
     "Half-precision logits are upcast before the sigmoid, so the table equals float32's on the same (rounded) logits."
@@ -77,10 +78,10 @@ def test_recorder_columns_feed_csvlogger_and_early_stopping():
     import pandas as pd
     sw = ThresholdSweep(21, monitor='f1_micro')
     learn = _fit([sw, CSVLogger(), EarlyStoppingCallback(monitor='f1_micro_best', patience=5)], [F1ScoreMulti(average='micro')])
-    assert learn.recorder.metric_names[-3:] == ['f1_micro_best', 'best_thresh', 'time']
+    assert learn.recorder.metric_names[-4:] == ['f1_micro_best', 'f1_micro_cv', 'best_thresh', 'time']
     log = pd.read_csv(learn.path/'history.csv')
-    assert list(log.columns[-3:]) == ['f1_micro_best', 'best_thresh', 'time'] and len(log) == 3
-    assert np.allclose(log.f1_micro_best, sw.best.f1_micro) and len(sw.history) == 3*21
+    assert list(log.columns[-4:]) == ['f1_micro_best', 'f1_micro_cv', 'best_thresh', 'time'] and len(log) == 3
+    assert np.allclose(log.f1_micro_best, sw.best.f1_micro) and np.allclose(log.f1_micro_cv, sw.best.f1_micro_cv) and len(sw.history) == 3*21
     # 0.5 is on the 21-point grid (11/22), so the best over the grid is at least the metric at 0.5
     assert (log.f1_micro_best >= log.f1_micro - 1e-12).all()
 

@@ -97,12 +97,12 @@ def test_save_model_restores_that_epochs_thresholds(tmp_path):
     sweep = ThresholdSweep(thresholds=49)
     learn = learner(tmp_path, cbs=[SetScale([1., 3., .2]), sweep, SaveModelCallback(monitor='f1_samples_best')])
     fit(learn, 3, lr=0)
-    vals = [v[-2] for v in learn.recorder.values]  # f1_samples_best per epoch
+    vals = [v[-3] for v in learn.recorder.values]  # f1_samples_best per epoch
     e = int(np.argmax(vals))
     assert e != 2 and sweep.chosen_epoch == e
     assert learn.model.w[0].item() == [1., 3., .2][e]  # fastai restored epoch e's weights
     assert sweep.best_thresh == sweep.best.f1_samples_thresh[e] != sweep.best.f1_samples_thresh[2]
-    t = sweep.apply(learn)
+    t = sweep.apply(learn, per_class=False)
     assert t == sweep.best.f1_samples_thresh[e]
     rep = quiet(learn.multilabel_report)
     x, y = _data()
@@ -175,7 +175,7 @@ def test_edge_threshold_warns(tmp_path):
     learn = identity_learner(x*0-5, y, [], cbs=sweep)  # every probability is tiny: the best threshold is the grid's lowest
     learn.loss_func = BCEWithLogitsLossFlat()
     with learn.no_bar(): quiet(learn.validate)
-    with pytest.warns(UserWarning, match='edge of the grid'): sweep.apply(learn)
+    with pytest.warns(UserWarning, match='edge of the grid'): sweep.apply(learn, per_class=False)
 
 # 6. probabilities mistaken for logits
 def test_probabilities_as_logits_warn():
