@@ -16,11 +16,11 @@ import fastai.callback.progress  # noqa: F401 (Learner.no_bar)
 from .core import *
 from .stats import *
 from .metrics import *
-from .metrics import ScoresAcc, RankMetric, StatScores
+from .metrics import ScoresAcc, RankMetric, StatScores, cut_for
 from .sweep import SweepStats, ThresholdSweep, _best
 
 # %% auto #0
-__all__ = ['multilabel_report', 'metric_problems', 'check_metrics', 'CheckMetricsCallback']
+__all__ = ['baselines', 'multilabel_report', 'metric_problems', 'check_metrics', 'CheckMetricsCallback']
 
 # %% ../nbs/04_report.ipynb #f4b85799
 _avgs = ('micro','macro','weighted','samples')
@@ -49,6 +49,24 @@ def _summary(s, r)->dict:
                  'hamming loss': dict(value=1-acc)})
     return rows
 
+baselines = ('all negative','class prior','all positive')  # the report's sections of trivial predictors
+
+def _boot(x, pos, keep, cut, R, seed, chunk=4096)->dict:
+    "Every summary score under `R` Poisson-bootstrap replicates, the weights from each sample's row number."
+    b = BootCounts(R, seed)
+    for i in range(0, len(x), chunk): b.update(x[i:i+chunk], pos[i:i+chunk], None if keep is None else keep[i:i+chunk], cut, start=i)
+    r = boot_scores(b)
+    return {**r, 'hamming loss': 1-r['label-wise accuracy']}
+
+def _add_intervals(rows:dict, reps:dict, ci:float):
+    "Add `<col>_lo`/`<col>_hi` (percentiles of the replicates) to the summary `rows`, in place."
+    q = [(1-ci)/2, (1+ci)/2]
+    for k,v in reps.items():
+        row,col = (f'{k[0]} avg',k[1]) if isinstance(k, tuple) else (k,'value')
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', RuntimeWarning)  # all-NaN replicates: an undefined interval stays NaN
+            rows[row][f'{col}_lo'],rows[row][f'{col}_hi'] = np.nanquantile(v, q)
+
 def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, labels)`
                       targs:Tensor, # 0/1 targets
                       thresh=0.5, # probability threshold, or one per class
@@ -56,14 +74,18 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
                       vocab=None, # class names
                       ignore_index:int|None=None, # target value masking an entry out
                       thresholds:int=101, # grid for each class's best-F1 threshold
+                      ci:float|None=None, # add `<col>_lo`/`<col>_hi`, a percentile bootstrap interval at this level (e.g. 0.95), to the model's summary rows
+                      boot:int=200, # bootstrap replicates for `ci`
+                      seed:int=0, # seed of the bootstrap weights
                      )->pd.DataFrame:
-    "Per-class and summary metrics of `preds`, beside the same metrics for an all-negative and a class-prior predictor."
+    "Per-class and summary metrics of `preds`, beside the same metrics for all-negative, class-prior and all-positive predictors (the baselines)."
     if targs is None: raise ValueError("no targets: the report needs labelled data (for a test set, learn.dls.test_dl(items, with_labels=True))")
     x,pos,keep,_ = prep(preds, targs, sigmoid, ignore_index)
     N,C = x.shape
     if N==0: raise ValueError("no samples: the report needs at least one labelled sample")
     vocab = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(C)]
     if len(vocab)!=C: raise ValueError(f"vocab has {len(vocab)} names but the inputs have {C} labels")
+    if ci is not None and not 0<ci<1: raise ValueError(f"ci is a confidence level in (0,1), e.g. 0.95, got {ci!r}")
     if len(set(vocab))!=C: raise ValueError(f"vocab has duplicate names {sorted({v for v in vocab if vocab.count(v)>1})[:5]}: each class needs its own row")
     # the model's counts and scores serve its per-class and its summary rows; a sweep gives each class's best threshold
     s,r = _accumulate(x, targs, thresh, ignore_index, sigmoid)
@@ -76,16 +98,20 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
     prior = (kept.sum(0)/n).to(x.dtype).expand_as(x)
     sections = {'model': _summary(s, r),
                 'all negative': _summary(*_accumulate(torch.zeros_like(x), targs, thresh, ignore_index)),
-                'class prior': _summary(*_accumulate(prior.contiguous(), targs, thresh, ignore_index))}
+                'class prior': _summary(*_accumulate(prior.contiguous(), targs, thresh, ignore_index)),
+                'all positive': _summary(*_accumulate(torch.ones_like(x), targs, thresh, ignore_index))}
+    if ci is not None: _add_intervals(sections['model'], _boot(x, pos, keep, cut_for(thresh, sigmoid, x), boot, seed), ci)
     rows = [(('class', k), v) for k,v in per.to_dict('index').items()]
     rows += [((sec, k), v) for sec,d in sections.items() for k,v in d.items()]
     cols = ['precision','recall','f1','support','ap','auroc','best_thresh','value']
+    if ci is not None: cols += [f'{c}_{e}' for c in ('precision','recall','f1','value') for e in ('lo','hi')]
     df = pd.DataFrame([v for _,v in rows], index=pd.MultiIndex.from_tuples([k for k,_ in rows], names=['section','row']), columns=cols)
+    df.attrs['baselines'] = baselines
     return df.astype({'support': 'Int64'})
 
 # %% ../nbs/04_report.ipynb #8b9bbadf
 @patch
-def multilabel_report(self:Learner, dl=None, thresh=None, ignore_index=None, thresholds:int=101):
+def multilabel_report(self:Learner, dl=None, thresh=None, ignore_index=None, thresholds:int=101, ci:float|None=None, boot:int=200, seed:int=0):
     "`multilabel_report` on `dl` (default: validation set), at the decoding threshold (or a sweep's, before it is applied) unless `thresh` is given."
     from fastcore.basics import noop
     preds,targs = self.get_preds(dl=dl, act=noop)
@@ -94,7 +120,7 @@ def multilabel_report(self:Learner, dl=None, thresh=None, ignore_index=None, thr
         thresh = sw[0].best_thresh if sw else getattr(self.loss_func, 'thresh', 0.5)
     vocab = getattr(self.dls, 'vocab', None)
     return multilabel_report(preds, targs, thresh, True, vocab if vocab is not None and len(vocab)==preds.shape[1] else None,
-                             ignore_index, thresholds)
+                             ignore_index, thresholds, ci, boot, seed)
 
 # %% ../nbs/04_report.ipynb #a3e9e2cf
 def _fn_name(m):

@@ -16,7 +16,7 @@ __all__ = ['averages', 'safe_div', 'fdtype', 'sample_kinds', 'stat_update', 'che
            'stat_compute', 'check_accuracy_average', 'accuracy_compute', 'hamming_compute', 'mcc_compute',
            'exact_compute', 'rank_groups', 'auroc_groups', 'ap_groups', 'uniform_grid', 'is_uniform', 'grid_cuts',
            'hist_bins', 'bincount_nosync', 'hist_update', 'hist_counts', 'hist_groups', 'sample_folds',
-           'poisson_weights']
+           'poisson_weights', 'BootCounts', 'boot_scores']
 
 # %% ../nbs/01_stats.ipynb #b7587dec
 def safe_div(num:Tensor, den:Tensor, zero=0.)->Tensor:
@@ -288,3 +288,44 @@ def poisson_weights(idx:Tensor, # positions of the samples in the validation set
     ft = fdtype(idx.device)
     u = (h.to(ft)+0.5)/2**32  # exact in float64: a 32-bit integer plus one half
     return torch.searchsorted(_pois_cdf.to(idx.device, ft), u).to(dtype or ft)
+
+# %% ../nbs/01_stats.ipynb #60ebfc20
+def _fixed_point(x:Tensor)->Tensor:
+    "`x` in [0,1] rounded to a multiple of 2^-32: weighted sums of these are exact in float64, so the same in any order, on any device or process count."
+    return (x*2**32).round_()/2**32
+
+class BootCounts:
+    "Per-class counts and per-sample score sums of thresholded decisions under `R` Poisson-bootstrap weights, batch by batch."
+    def __init__(self, R:int=200, seed:int=0, zero_division=0.): self.R,self.seed,self.zd,self.c,self.v,self.n = R,seed,float(zero_division),None,None,None
+    def update(self, scores:Tensor, pos:Tensor, keep:Tensor|None, cut,
+               start:int=0, # position of the batch's first sample in the whole set
+              ):
+        "Add one batch of `prep`'s outputs, decided at `cut` (a `cutoff`, or one per class on `scores`' device)."
+        ft = fdtype(scores.device)
+        W = poisson_weights(torch.arange(len(scores), device=scores.device)+start, self.R, self.seed, ft)
+        pred = scores > cut
+        if keep is not None: pred,pos = pred&keep,pos&keep
+        hit = pred&pos
+        c = (W.float()@torch.cat([hit,pred,pos], 1).float()).to(ft)  # exact: integers well below 2^24
+        tp,npred,npos = (m.sum(1).to(ft) for m in (hit,pred,pos))
+        nk = torch.full_like(tp, pred.shape[1]) if keep is None else keep.sum(1).to(ft)
+        fp,fn,zd = npred-tp,npos-tp,self.zd
+        q = _fixed_point(torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(ft)], 1))
+        v,n = W@torch.cat([q, (fp+fn)[:,None], nk[:,None]], 1),W.sum(1)
+        self.c,self.v,self.n = (c,v,n) if self.c is None else (self.c+c,self.v+v,self.n+n)
+
+def boot_scores(b:BootCounts)->dict:
+    "Per replicate `[R]`: precision, recall and F1 for each of 'micro', 'macro', 'weighted', 'samples'; 'exact match' and 'label-wise accuracy'."
+    C,zd = b.c.shape[1]//3,b.zd
+    tp,npred,npos = b.c[:,:C],b.c[:,C:2*C],b.c[:,2*C:]
+    fp,fn = npred-tp,npos-tp
+    ratio = lambda t,f,n: dict(precision=safe_div(t,t+f,zd), recall=safe_div(t,t+n,zd), f1=safe_div(2*t,2*t+f+n,zd))
+    per,mic = ratio(tp,fp,fn),ratio(tp.sum(1),fp.sum(1),fn.sum(1))
+    sup = npos.sum(1, keepdim=True)
+    wavg = lambda x: torch.where(sup[:,0]>0, (x*npos).sum(1)/sup[:,0].clamp_min(1e-300), x.mean(1))  # scikit-learn: all-zero weights give the mean
+    out = {('micro',k):v for k,v in mic.items()}
+    out.update({('macro',k):v.mean(1) for k,v in per.items()})
+    out.update({('weighted',k):wavg(v) for k,v in per.items()})
+    out.update({('samples',k):b.v[:,i]/b.n for i,k in enumerate(('precision','recall','f1'))})
+    out['exact match'],out['label-wise accuracy'] = b.v[:,3]/b.n,1-b.v[:,4]/b.v[:,5]
+    return {k:v.cpu().double().numpy() for k,v in out.items()}

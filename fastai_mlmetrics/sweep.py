@@ -13,7 +13,7 @@ from fastai.callback.core import Callback, GatherPredsCallback
 from fastai.callback.tracker import SaveModelCallback
 from .core import *
 from .stats import *
-from .stats import _hist
+from .stats import _hist, _fixed_point
 from .metrics import _grid, check_once
 from .distributed import *
 
@@ -42,10 +42,6 @@ def _cols(tp, fp, fn, tn, s, n, zd)->dict:
 def _sample_q(tp, fp, fn, zd)->Tensor:
     "Per-sample precision, recall, F1 and exact match, stacked on a new dim 1."
     return torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)], 1)
-
-def _fixed_point(x:Tensor)->Tensor:
-    "`x` in [0,1] rounded to a multiple of 2^-32: weighted sums of these are exact in float64, so the same in any order, on any device or process count."
-    return (x*2**32).round_()/2**32
 
 def _ingredients(monitor, tp, fp, fn, tn, q)->Tensor|None:
     "Per-sample quantities `[B,m,...]` whose (weighted) sums give `monitor`; `None` for a macro average, which needs per-class sums."

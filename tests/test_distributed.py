@@ -1,4 +1,4 @@
-"Two gloo processes with fastai's DistributedDL give exactly the single-process numbers, for every metric and the sweep."
+"Two gloo processes with fastai's DistributedDL give exactly the single-process numbers, for every metric and the sweep (its rules, cross-fitted values, standard errors and operating points included)."
 import datetime, gc, json, os, socket, sys, time, warnings, numpy as np, pytest, torch
 from pathlib import Path
 import torch.multiprocessing as mp
@@ -32,7 +32,11 @@ def _values(learn, dl=None):
     with warnings.catch_warnings(), learn.no_bar():
         warnings.simplefilter('ignore')
         res = learn.validate(dl=dl, cbs=[sw])
-    return dict(metrics=[np.asarray(v, dtype=float).tolist() for v in res[1:]], sweep=sw.history.drop(columns='epoch').to_numpy().tolist())
+    best = sw.best
+    honest = [sw.rules.to_numpy(float), best.filter(regex='_(cv|se)$').to_numpy(float), sw.operating_points(min_recall=.5).to_numpy(float),
+              sw.class_thresholds.to_numpy(float)]
+    return dict(metrics=[np.asarray(v, dtype=float).tolist() for v in res[1:]], sweep=sw.history.drop(columns='epoch').to_numpy().tolist(),
+                honest=[np.nan_to_num(h, nan=-9).tolist() for h in honest], rule=sw.rule)
 
 def _cpu_broadcast(self, t, rank):
     "fastai's DistributedDL._broadcast moves to CUDA (NCCL only); the same on the CPU for gloo."
@@ -82,6 +86,10 @@ def _check(tmp_path, n, bs, backend, plain=False):
         for i, (a, b) in enumerate(zip(single['metrics'], multi['metrics'])):
             np.testing.assert_allclose(np.asarray(b, float), np.asarray(a, float), rtol=1e-6, atol=1e-6, err_msg=f'metric {i}')
         np.testing.assert_allclose(np.asarray(multi['sweep']), np.asarray(single['sweep']), rtol=1e-9, atol=1e-12)
+        if not plain:  # folds and bootstrap weights follow each sample's position in the validation set, which DistributedDL keeps
+            assert multi['rule'] == single['rule']
+            for i, (a, b) in enumerate(zip(single['honest'], multi['honest'])):
+                np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-9, atol=1e-12, err_msg=f'honest {i}')
 
 @pytest.mark.parametrize('n,bs', [(1001, 64), (1000, 50), (203, 256)])
 def test_two_processes_match_one(tmp_path, n, bs): _check(tmp_path, n, bs, 'gloo')
