@@ -436,5 +436,6 @@ d = { 'settings': { 'branch': 'main',
                                         'fastai_mlmetrics.sweep._sample_q': ('sweep.html#_sample_q', 'fastai_mlmetrics/sweep.py'),
                                         'fastai_mlmetrics.sweep._sdiv': ('sweep.html#_sdiv', 'fastai_mlmetrics/sweep.py'),
                                         'fastai_mlmetrics.sweep._se': ('sweep.html#_se', 'fastai_mlmetrics/sweep.py'),
+                                        'fastai_mlmetrics.sweep._tables': ('sweep.html#_tables', 'fastai_mlmetrics/sweep.py'),
                                         'fastai_mlmetrics.sweep._tracked_epoch': ( 'sweep.html#_tracked_epoch',
                                                                                    'fastai_mlmetrics/sweep.py')}}}

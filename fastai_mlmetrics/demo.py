@@ -28,7 +28,7 @@ def demo_learner(path, # folder for the images and the saved model
     dls = digits_dls(Path(path)/'digits', bs=bs, device=device, n=n, size=size)
     mets = [AccuracyMulti(), F1ScoreMulti(average='samples'), F1ScoreMulti(average='macro'), ExactMatchMulti(), APScoreMulti()]
     return vision_learner(dls, resnet18, pretrained=False, metrics=mets, path=path,
-                          cbs=[ThresholdSweep(), SaveModelCallback(monitor='f1_samples_best')])
+                          cbs=[ThresholdSweep(), SaveModelCallback(monitor='f1_samples_cv')])
 
 def _table_logger(learn):
     "A Recorder logger that prints the epoch table as aligned plain text: one header, one line per epoch."
@@ -70,21 +70,28 @@ def _run(a, out:Path):
             try:
                 with learn.no_bar(): learn.fit_one_cycle(a.epochs, a.lr)
             finally: learn.logger = old
-        print(f"\ntrained in {time.perf_counter()-t:.0f} s" + (f"; best model (by f1_samples_best) saved in {out/'models'}" if a.out else ''))
+        print(f"\ntrained in {time.perf_counter()-t:.0f} s" + (f"; best model (by f1_samples_cv) saved in {out/'models'}" if a.out else ''))
         learn.remove_cb(SaveModelCallback)  # it has restored the best model; outside a fit it would misread the Recorder
         # the sweep's thresholds are those of the epoch whose weights SaveModelCallback restored
-        e,h = sweep.chosen_epoch,sweep.history
-        g = h[h.epoch==e]
-        at05 = g.f1_samples[(g.threshold-0.5).abs()<1e-9].iloc[0]
-        print(f"threshold to ship: {sweep.best_thresh:.2f}, chosen at epoch {e}, whose weights were restored "
-              f"(F1 over samples {g.f1_samples.max():.3f}; at 0.5: {at05:.3f})")
+        rules,r,fixed = sweep.rules,sweep.rule,learn.loss_func.thresh
+        print(f"\nthreshold rules at epoch {sweep.chosen_epoch} (whose weights were restored), by F1 over samples: in-sample, cross-fitted "
+              f"(chosen on {sweep.stats.K-1} of {sweep.stats.K} folds, scored on the other) and the bootstrap standard error of cv:")
+        print(rules.round(3).to_string())
         ct = sweep.class_thresholds
-        print("per-class thresholds:", ' '.join(f"{k}:{t:.2f}" for k,t in ct.thresh.items()), f"(mean F1 gain {ct.gain.mean():+.3f})")
-        sweep.apply(learn)  # predict decodes at it, and the report describes it
-        with learn.no_bar(): rep = learn.multilabel_report()
-    print("\nmultilabel_report (threshold %.2f), with what trivial models score:" % sweep.best_thresh)
-    shown = rep.drop(columns='best_thresh').round(3).astype(object)
-    print(shown.where(shown.notna(), '').to_string())
+        print("per-class thresholds:", ' '.join(f"{k}:{t:.2f}" for k,t in ct.thresh.items()),
+              f"(mean F1 gain {ct.gain.mean():+.3f} in-sample, {ct.gain_cv.mean():+.3f} held out)")
+        what = {'fixed': f"keep {fixed}", 'global': f"{sweep.best_thresh:.2f} for every class", 'per_class': "the per-class thresholds above"}[r]
+        x = rules.loc[r]
+        print(f"threshold to ship: rule '{r}' ({what}): F1 over samples {x.cv:.3f} ± {x.se:.3f} held out ({x.in_sample:.3f} in-sample)")
+        sweep.apply(learn)  # predict decodes with the rule's thresholds, and the report describes them
+        with learn.no_bar(): rep = learn.multilabel_report(ci=.95)
+    print(f"\nmultilabel_report at the shipped threshold(s), with 95% bootstrap intervals:")
+    show = lambda df: print(df.round(3).astype(object).where(df.notna(), '').to_string())
+    iv = ['precision','precision_lo','precision_hi','recall','recall_lo','recall_hi','f1','f1_lo','f1_hi','value','value_lo','value_hi']
+    show(rep.loc[['model']][iv])
+    show(rep.loc[['class']][['precision','recall','f1','support','ap','auroc']])
+    print("\nbaselines: what trivial predictors score on the same data (a number means something only well above them):")
+    show(rep.loc[list(rep.attrs['baselines'])][['precision','recall','f1','ap','auroc','value']])
     if a.out:
         png = out/'sweep.png'
         sweep.plot().savefig(png, dpi=100)

@@ -62,6 +62,11 @@ def _from_class_sums(monitor, tp, fp, fn, zd):
     "A macro-averaged `monitor` from (weighted) per-class counts `[...,C]`."
     return _sdiv(*{'f1':(2*tp,2*tp+fp+fn), 'precision':(tp,tp+fp), 'recall':(tp,tp+fn)}[monitor.split('_')[0]], zd).mean(-1)
 
+def _counts(h:Tensor)->tuple:
+    "`(tp, fp, fn, tn)`, each `[K,C,T]` float64 NumPy, from per-fold histograms `[K,C,T+1,2]`."
+    K,C,T1,_ = h.shape
+    return tuple(c.reshape(K,C,-1).double().numpy() for c in hist_counts(h.reshape(K*C,T1,2).long()))
+
 class SweepStats:
     "Per-fold histograms and per-sample score sums at every threshold of `thresholds`, with Poisson-bootstrap sums of one metric."
     def __init__(self, thresholds=101, sigmoid=True, ignore_index=None, zero_division=0.,
@@ -90,25 +95,28 @@ class SweepStats:
         self.seen += B
         fold = sample_folds(idx, K, self.seed)
         code = hist_bins(x, self._cuts[k], self.uniform, self.sigmoid).mul_(2).add_(pos)
-        cls = torch.arange(C, device=dev)[None]
-        h = _hist(code, keep, K*C, T+1, fold[:,None]*C+cls).view(K,C,T+1,2)
+        h = _hist(code, keep, K*C, T+1, fold[:,None]*C + torch.arange(C, device=dev)[None]).view(-1)  # per (fold, class, bin, target)
+        self.h = h if self.h is None else self.h.add_(h)
         ft = fdtype(dev)
         tp,fp,fn,tn = (c.to(ft) for c in hist_counts(_hist(code, keep, B, T+1, torch.arange(B, device=dev)[:,None])))  # per sample, [B,T]
         q = _sample_q(tp, fp, fn, self.zd)  # [B,4,T]
-        oh = (fold[None]==torch.arange(K, device=dev)[:,None])  # [K,B]
-        s = torch.stack([(q*f[:,None,None]).sum(0) for f in oh])  # per fold, the same reduction as one fold's
-        n = oh.sum(1).to(ft)
+        # per-fold sums in a fixed order (no BLAS, whose order may differ between machines): on the CPU `index_add_` adds the
+        # samples in turn; on a GPU, where it would use atomics, one masked sum per fold
+        if dev.type=='cpu': s = torch.zeros(K, *q.shape[1:], dtype=ft).index_add_(0, fold, q)
+        else: s = torch.stack([(q*(fold==k)[:,None,None]).sum(0) for k in range(K)])
+        n = bincount_nosync(fold, K).to(ft)
         if self.R:
             ing = _ingredients(self.monitor, tp, fp, fn, tn, q)
             if ing is not None:
-                Wf = (oh[:,None].to(ft)*poisson_weights(idx, self.R, self.seed, ft)[None]).view(K*self.R, B)  # [K*R,B]
+                oh = (fold[None]==torch.arange(K, device=dev)[:,None]).to(ft)  # [K,B]
+                Wf = (oh[:,None]*poisson_weights(idx, self.R, self.seed, ft)[None]).view(K*self.R, B)  # [K*R,B]
                 b,bn = (Wf@ing.reshape(B,-1)).view(K,self.R,*ing.shape[1:]),Wf.sum(1).view(K,self.R)
                 self.b,self.bn = (b,bn) if self.b is None else (self.b+b,self.bn+bn)
         if self.keep_codes:  # one byte per entry on the default grid; the dtype's largest value marks an ignored entry
             dt = torch.uint8 if 2*T+1<255 else torch.int32
             self.codes.append((code if keep is None else torch.where(keep, code, torch.iinfo(dt).max)).to(dt))
             self.idx.append(idx)
-        self.h,self.s,self.n = (h,s,n) if self.h is None else (self.h+h,self.s+s,self.n+n)
+        self.s,self.n = (s,n) if self.s is None else (self.s+s,self.n+n)
 
     def _reduce(self):
         if self.h is None: raise ValueError("no validation batch was seen: nothing to sweep")
@@ -123,8 +131,8 @@ class SweepStats:
     def folded(self)->tuple:
         "Per fold, as float64 NumPy: `(tp, fp, fn, tn)` each `[K,C,T]`, the per-sample score sums `[K,4,T]` and the sample counts `[K]`."
         self._reduce()
-        K,C,T1,_ = self.h.shape
-        return tuple(c.view(K,C,-1).cpu().double().numpy() for c in hist_counts(self.h.view(K*C,T1,2))),self.s.cpu().double().numpy(),self.n.cpu().double().numpy()
+        K,T1 = self.K,len(self.thresholds)+1
+        return _counts(self.h.view(K,-1,T1,2).cpu()),self.s.cpu().double().numpy(),self.n.cpu().double().numpy()
 
     def table(self)->pd.DataFrame:
         "Every sweep metric (columns) at every threshold (rows), summed over the folds (and the processes under DDP)."
@@ -147,31 +155,38 @@ class SweepStats:
         if self.b is not None and const:
             v = torch.stack([self.b[k][...,int(sel[k,0])] for k in range(self.K)]).sum(0).cpu().double().numpy()
             return _from_sums(self.monitor, v, self.bn.sum(0).cpu().double().numpy(), self.zd)
-        if self.R and self.codes: return self.code_values(sel)[1:]
+        if self.R and self.codes: return self.code_values([sel])[0][1:]
         return np.full(self.R, np.nan)
 
-    def code_values(self, sel:np.ndarray, R:int|None=None)->np.ndarray:
-        "From the kept codes: the monitor of the decisions `bin > sel[fold,class]`, unweighted, then under `R` bootstrap replicates, `[1+R]`."
+    def code_values(self, sels:list, Rs:list|None=None)->list:
+        "From the kept codes, for each `sel` of `sels`: the monitor of the decisions `bin > sel[fold,class]`, unweighted, then under `R` bootstrap replicates (`Rs`, default `boot`), `[1+R]`."
         self._reduce()
         if not self.codes: raise ValueError("no codes kept: construct with keep_codes=True")
         code,idx = self.codes[0],self.idx[0]
-        dev,ft,R,mx = code.device,fdtype(code.device),self.R if R is None else R,torch.iinfo(code.dtype).max
-        W = torch.cat([torch.ones(1, len(idx), dtype=ft, device=dev), poisson_weights(idx, R, self.seed, ft)])
-        th,fo = torch.as_tensor(sel).to(dev, code.dtype),sample_folds(idx, self.K, self.seed)
-        macro,acc,step = self.monitor.endswith('_macro'),0,max(1, 2**24//max(1, code.shape[1]))
-        for i in range(0, len(idx), step):  # a block of samples at a time: the decisions never exist for all at once
-            c,w = code[i:i+step],W[:,i:i+step]
+        dev,ft,mx,N = code.device,fdtype(code.device),torch.iinfo(code.dtype).max,len(idx)
+        Rs = [self.R]*len(sels) if Rs is None else Rs
+        W = torch.cat([torch.ones(1, N, dtype=ft, device=dev), poisson_weights(idx, max(Rs), self.seed, ft)])
+        ths,fo = [torch.as_tensor(s).to(dev, code.dtype) for s in sels],sample_folds(idx, self.K, self.seed)
+        macro,step = self.monitor.endswith('_macro'),max(1, 2**24//max(1, code.shape[1]))
+        acc = [0]*len(sels)
+        for i in range(0, N, step):  # a block of samples at a time: the decisions never exist for all at once
+            c,w,f = code[i:i+step],W[:,i:i+step],fo[i:i+step]
             kept = c!=mx
-            y,pred = (c&1).bool()&kept,((c>>1) > th[fo[i:i+step]])&kept
-            hit = pred&y
-            if macro: acc = acc + torch.stack([w@m.to(ft) for m in (hit,pred,y)])  # per-class weighted counts [3,1+R,C]
-            else:
-                tp,npred,npos,nk = (m.sum(1).to(ft) for m in (hit,pred,y,kept))
-                fp,fn = npred-tp,npos-tp
-                acc = acc + w@_ingredients(self.monitor, tp, fp, fn, nk-tp-fp-fn, _sample_q(tp, fp, fn, self.zd))
-        acc = acc.cpu().double().numpy()
-        if macro: return _from_class_sums(self.monitor, acc[0], acc[1]-acc[0], acc[2]-acc[0], self.zd)
-        return _from_sums(self.monitor, acc, W.sum(1).cpu().double().numpy(), self.zd)
+            y = (c&1).bool()&kept
+            npos,nk = y.sum(1).to(ft),kept.sum(1).to(ft)
+            for j,(th,R) in enumerate(zip(ths,Rs)):
+                pred = ((c>>1) > th[f])&kept
+                hit = pred&y
+                if macro: acc[j] = acc[j] + torch.stack([w[:1+R]@m.to(ft) for m in (hit,pred,y)])  # per-class weighted counts [3,1+R,C]
+                else:
+                    tp,npred = hit.sum(1).to(ft),pred.sum(1).to(ft)
+                    fp,fn = npred-tp,npos-tp
+                    acc[j] = acc[j] + w[:1+R]@_ingredients(self.monitor, tp, fp, fn, nk-tp-fp-fn, _sample_q(tp, fp, fn, self.zd))
+        out,n = [],W.sum(1).cpu().double().numpy()
+        for a,R in zip(acc,Rs):
+            a = a.cpu().double().numpy()
+            out.append(_from_class_sums(self.monitor, a[0], a[1]-a[0], a[2]-a[0], self.zd) if macro else _from_sums(self.monitor, a, n[:1+R], self.zd))
+        return out
 
 
 # %% ../nbs/03_sweep.ipynb #6827dd4c
@@ -184,11 +199,6 @@ def _choose(v:np.ndarray, ths:np.ndarray, lower=False)->np.ndarray:
 def _best(vals:np.ndarray, ths:np.ndarray, lower=False)->int:
     "Index of the best value, ties broken toward the threshold nearest 0.5."
     return int(_choose(np.asarray(vals, dtype=np.float64), ths, lower))
-
-def _counts(h:Tensor)->tuple:
-    "`(tp, fp, fn, tn)`, each `[K,C,T]` float64 NumPy, from per-fold histograms `[K,C,T+1,2]`."
-    K,C,T1,_ = h.shape
-    return tuple(c.reshape(K,C,-1).double().numpy() for c in hist_counts(h.reshape(K*C,T1,2).long()))
 
 def _others(a:np.ndarray)->np.ndarray:
     "Per fold (dim 0), the sum over the other folds."
@@ -205,14 +215,16 @@ def _pooled(m:str, F:tuple, sel:np.ndarray, zd)->float:
     sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1).sum(0) if (sel==sel[:,:1]).all() else np.full((4,1), np.nan)
     return float(_cols(*c, sv, n.sum(), zd)[m][0])
 
-def _global_sels(m:str, F:tuple, ths, zd)->tuple:
-    "The grid threshold best for `m`: per fold, chosen on the other folds, and chosen on all; as indices `[K,C]`."
+def _tables(F:tuple, zd)->tuple:
+    "Every sweep metric at every threshold: per fold on the other folds `[K,T]`, and on all folds `[T]`."
     counts,s,n = F
-    K,C,_ = counts[0].shape
+    return _cols(*(_others(a) for a in counts), _others(s), n.sum()-n, zd),_cols(*(a.sum(0) for a in counts), s.sum(0), n.sum(), zd)
+
+def _global_sels(m:str, tabs:tuple, ths, C:int)->tuple:
+    "The grid threshold best for `m` (from `_tables`): per fold, chosen on the other folds, and chosen on all; as indices `[K,C]`."
     lo = m=='hamming'
-    cv = _choose(_cols(*(_others(a) for a in counts), _others(s), n.sum()-n, zd)[m], ths, lo)
-    ins = _choose(_cols(*(a.sum(0) for a in counts), s.sum(0), n.sum(), zd)[m], ths, lo)
-    return np.repeat(cv[:,None], C, 1),np.full((K,C), ins)
+    cv,ins = _choose(tabs[0][m], ths, lo),_choose(tabs[1][m], ths, lo)
+    return np.repeat(cv[:,None], C, 1),np.full((len(cv),C), ins)
 
 def _class_f1(tp, fp, fn, zd): return _sdiv(2*tp, 2*tp+fp+fn, zd)
 
@@ -320,19 +332,20 @@ class ThresholdSweep(Callback):
         st,m,zd,ths = self.stats,self.monitor,self.stats.zd,self.stats.thresholds.numpy()
         F = st.folded()
         K,C,_ = F[0][0].shape
-        cv_g,in_g = _global_sels(m, F, ths, zd)
+        tabs = _tables(F, zd)
+        cv_g,in_g = _global_sels(m, tabs, ths, C)
         sels = {'fixed': (lambda s: None if s is None else (s,s))(_fixed_sel(self._fixed, ths, K, C)), 'global': (cv_g,in_g)}
         if self.per_class: sels['per_class'] = _class_sels(F, ths, zd)
         rows = {}
         for r,sel in sels.items():
             if sel is None: rows[r] = dict(in_sample=math.nan, cv=math.nan, se=math.nan); continue
             cv,ins = _pooled(m, F, sel[0], zd),_pooled(m, F, sel[1], zd)
-            if math.isnan(cv) and st.codes: (cv,*reps),ins = st.code_values(sel[0]),st.code_values(sel[1], 0)[0]
+            if math.isnan(cv) and st.codes: (cv,*reps),(ins,) = st.code_values([sel[0], sel[1]], [st.R, 0])
             else: reps = st.boot_values(sel[0])
             rows[r] = dict(in_sample=ins, cv=cv, se=_se(np.asarray(reps, dtype=np.float64)))
         rules = pd.DataFrame.from_dict(rows, orient='index').rename_axis('rule')
         i = int(in_g[0,0])
-        ex = {f'{mm}_cv': _pooled(mm, F, _global_sels(mm, F, ths, zd)[0], zd) for mm in self.metrics}
+        ex = {f'{mm}_cv': _pooled(mm, F, _global_sels(mm, tabs, ths, C)[0], zd) for mm in self.metrics}
         ex[f'{m}_se'] = _se(st.boot_values(in_g))
         classes = None
         if self.per_class:
@@ -342,7 +355,7 @@ class ThresholdSweep(Callback):
             classes = dict(thresh=ths[j], f1=f1[np.arange(C),j], f1_at_best_thresh=f1[:,i], gain=f1[np.arange(C),j]-f1[:,i],
                            gain_cv=_pooled_class_f1(F, sels['per_class'][0], zd)-_pooled_class_f1(F, cv_g, zd))
         return dict(value=float(tab[m][i]), thresh=float(ths[i]), cv=ex[f'{m}_cv'], extra=ex, rules=rules, classes=classes,
-                    h=st.h.to(torch.int32).cpu(), fixed=self._fixed)
+                    h=st.h.view(st.K,C,-1,2).to(torch.int32).cpu(), fixed=self._fixed)
 
     def after_validate(self):
         if not self._active or self.stats.h is None: return
