@@ -235,15 +235,12 @@ def hist_update(scores:Tensor, # scores `[B,C]` (logits or probabilities)
                 dim:int|tuple=0, # 0: one histogram per class `[C,T+1,2]`; 1: one per sample `[B,T+1,2]`; (0,1): both
                 uniform:bool=False, # the thresholds are `uniform_grid(T)`
                 sigmoid:bool=True, # the scores are logits (for the closed form's estimate)
-                folds:Tensor|None=None, # fold of each sample `[B]`: the per-class histograms become `[K*C,T+1,2]`, fold-major
-                K:int=1, # number of folds
                ):
     "Counts of entries per (class or sample, bin, target): one `bincount` per histogram, the bins computed once."
     code = hist_bins(scores, cuts, uniform, sigmoid).mul_(2).add_(pos)  # 2*bin + target, in place
     B,C = scores.shape
-    cls = torch.arange(C, device=code.device)[None]
-    rows = {0: (K*C, cls if folds is None else folds[:,None]*C+cls), 1: (B, torch.arange(B, device=code.device)[:,None])}
-    hs = [_hist(code, keep, *rows[d][:1], len(cuts)+1, rows[d][1]) for d in ((dim,) if isinstance(dim,int) else dim)]
+    row = {0: (C, torch.arange(C, device=code.device)[None]), 1: (B, torch.arange(B, device=code.device)[:,None])}  # an entry's histogram: its class, or its sample
+    hs = [_hist(code, keep, row[d][0], len(cuts)+1, row[d][1]) for d in ((dim,) if isinstance(dim,int) else dim)]
     return hs[0] if isinstance(dim,int) else tuple(hs)
 
 def hist_counts(h:Tensor)->tuple:
