@@ -291,6 +291,10 @@ def _fixed_point(x:Tensor)->Tensor:
     "`x` in [0,1] rounded to a multiple of 2^-32: weighted sums of these are exact in float64, so the same in any order, on any device or process count."
     return (x*2**32).round_()/2**32
 
+def _sample_q(tp:Tensor, fp:Tensor, fn:Tensor, zd:float)->Tensor:
+    "Per-sample precision, recall, F1 and exact match from per-sample counts, stacked on a new dim 1."
+    return torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)], 1)
+
 class BootCounts:
     "Per-class counts and per-sample score sums of thresholded decisions under `R` Poisson-bootstrap weights, batch by batch."
     def __init__(self, R:int=200, seed:int=0, zero_division=0.): self.R,self.seed,self.zd,self.c,self.v,self.n = R,seed,float(zero_division),None,None,None
@@ -306,8 +310,8 @@ class BootCounts:
         c = (W.float()@torch.cat([hit,pred,pos], 1).float()).to(ft)  # exact: integers well below 2^24
         tp,npred,npos = (m.sum(1).to(ft) for m in (hit,pred,pos))
         nk = torch.full_like(tp, pred.shape[1]) if keep is None else keep.sum(1).to(ft)
-        fp,fn,zd = npred-tp,npos-tp,self.zd
-        q = _fixed_point(torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(ft)], 1))
+        fp,fn = npred-tp,npos-tp
+        q = _fixed_point(_sample_q(tp, fp, fn, self.zd))
         v,n = W@torch.cat([q, (fp+fn)[:,None], nk[:,None]], 1),W.sum(1)
         self.c,self.v,self.n = (c,v,n) if self.c is None else (self.c+c,self.v+v,self.n+n)
 

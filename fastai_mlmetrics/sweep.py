@@ -13,7 +13,7 @@ from fastai.callback.core import Callback, GatherPredsCallback
 from fastai.callback.tracker import SaveModelCallback
 from .core import *
 from .stats import *
-from .stats import _hist, _fixed_point
+from .stats import _hist, _fixed_point, _sample_q
 from .metrics import _grid, check_once
 from .distributed import *
 
@@ -38,10 +38,6 @@ def _cols(tp, fp, fn, tn, s, n, zd)->dict:
         precision_samples=sm(0), precision_micro=_sdiv(T_,T_+F_,zd), precision_macro=_sdiv(tp,tp+fp,zd).mean(-2),
         recall_samples=sm(1), recall_micro=_sdiv(T_,T_+N_,zd), recall_macro=_sdiv(tp,tp+fn,zd).mean(-2),
         accuracy=_sdiv(T_+TN,tot,np.nan), exact_match=sm(3), hamming=_sdiv(F_+N_,tot,np.nan))
-
-def _sample_q(tp, fp, fn, zd)->Tensor:
-    "Per-sample precision, recall, F1 and exact match, stacked on a new dim 1."
-    return torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)], 1)
 
 def _ingredients(monitor, tp, fp, fn, tn, q)->Tensor|None:
     "Per-sample quantities `[B,m,...]` whose (weighted) sums give `monitor`; `None` for a macro average, which needs per-class sums."
