@@ -30,13 +30,18 @@ def _sdiv(a, b, zd=0.):
     a,b = np.asarray(a, dtype=np.float64),np.asarray(b, dtype=np.float64)
     return np.where(b!=0, a/np.where(b!=0, b, 1), zd)
 
+def _prf(kind:str, tp, fp, fn, zd):
+    "Precision, recall or F1 (`kind`) from (weighted) counts, elementwise, in float64 NumPy."
+    return _sdiv(*{'f1':(2*tp,2*tp+fp+fn), 'precision':(tp,tp+fp), 'recall':(tp,tp+fn)}[kind], zd)
+
 def _cols(tp, fp, fn, tn, s, n, zd)->dict:
     "Every sweep metric, `[...,T]`, from per-class counts `[...,C,T]`, per-sample score sums `[...,4,T]` and sample counts `[...]`."
     T_,F_,N_,TN = (a.sum(-2) for a in (tp,fp,fn,tn))
     tot,sm = T_+F_+N_+TN,lambda q: _sdiv(s[...,q,:], np.asarray(n)[...,None], np.nan)
-    return dict(f1_samples=sm(2), f1_micro=_sdiv(2*T_,2*T_+F_+N_,zd), f1_macro=_sdiv(2*tp,2*tp+fp+fn,zd).mean(-2),
-        precision_samples=sm(0), precision_micro=_sdiv(T_,T_+F_,zd), precision_macro=_sdiv(tp,tp+fp,zd).mean(-2),
-        recall_samples=sm(1), recall_micro=_sdiv(T_,T_+N_,zd), recall_macro=_sdiv(tp,tp+fn,zd).mean(-2),
+    mic,mac = (lambda k: _prf(k, T_, F_, N_, zd)),(lambda k: _prf(k, tp, fp, fn, zd).mean(-2))
+    return dict(f1_samples=sm(2), f1_micro=mic('f1'), f1_macro=mac('f1'),
+        precision_samples=sm(0), precision_micro=mic('precision'), precision_macro=mac('precision'),
+        recall_samples=sm(1), recall_micro=mic('recall'), recall_macro=mac('recall'),
         accuracy=_sdiv(T_+TN,tot,np.nan), exact_match=sm(3), hamming=_sdiv(F_+N_,tot,np.nan))
 
 def _ingredients(monitor, tp, fp, fn, tn, q)->Tensor|None:
@@ -49,14 +54,13 @@ def _from_sums(monitor, v, n, zd):
     "`monitor` from (weighted) sums `v` `[...,m]` of its `_ingredients` over samples of total weight `n` `[...]`."
     if monitor in _per_sample: return _sdiv(v[...,0], n, np.nan)
     if monitor.endswith('_micro'):
-        tp,fp,fn = v[...,0],v[...,1],v[...,2]
-        return _sdiv(*{'f1':(2*tp,2*tp+fp+fn), 'precision':(tp,tp+fp), 'recall':(tp,tp+fn)}[monitor.split('_')[0]], zd)
+        return _prf(monitor.split('_')[0], v[...,0], v[...,1], v[...,2], zd)
     e = _sdiv(v[...,0], v[...,1], np.nan)
     return e if monitor=='hamming' else 1-e
 
 def _from_class_sums(monitor, tp, fp, fn, zd):
     "A macro-averaged `monitor` from (weighted) per-class counts `[...,C]`."
-    return _sdiv(*{'f1':(2*tp,2*tp+fp+fn), 'precision':(tp,tp+fp), 'recall':(tp,tp+fn)}[monitor.split('_')[0]], zd).mean(-1)
+    return _prf(monitor.split('_')[0], tp, fp, fn, zd).mean(-1)
 
 def _counts(h:Tensor)->tuple:
     "`(tp, fp, fn, tn)`, each `[K,C,T]` float64 NumPy, from per-fold histograms `[K,C,T+1,2]`."
@@ -142,7 +146,7 @@ class SweepStats:
         "Per-class F1 at every threshold, `[C,T]`."
         (tp,fp,fn,_),_,_ = self.folded()
         tp,fp,fn = tp.sum(0),fp.sum(0),fn.sum(0)
-        return _sdiv(2*tp, 2*tp+fp+fn, self.zd)
+        return _prf('f1', tp, fp, fn, self.zd)
 
     def boot_values(self, sel:np.ndarray)->np.ndarray:
         "The monitor of the decisions that take threshold index `sel[k,c]` in fold k for class c, under each bootstrap replicate `[R]` (NaN: not kept)."
@@ -222,18 +226,16 @@ def _global_sels(m:str, tabs:tuple, ths, C:int)->tuple:
     cv,ins = _choose(tabs[0][m], ths, lo),_choose(tabs[1][m], ths, lo)
     return np.repeat(cv[:,None], C, 1),np.full((len(cv),C), ins)
 
-def _class_f1(tp, fp, fn, zd): return _sdiv(2*tp, 2*tp+fp+fn, zd)
-
 def _class_sels(F:tuple, ths, zd)->tuple:
     "Each class's best-F1 grid threshold: per fold, chosen on the other folds, and chosen on all; as indices `[K,C]`."
     (tp,fp,fn,_),_,_ = F
-    cv = _choose(_class_f1(*(_others(a) for a in (tp,fp,fn)), zd), ths)
-    return cv,np.broadcast_to(_choose(_class_f1(tp.sum(0), fp.sum(0), fn.sum(0), zd), ths), cv.shape).copy()
+    cv = _choose(_prf('f1', *(_others(a) for a in (tp,fp,fn)), zd), ths)
+    return cv,np.broadcast_to(_choose(_prf('f1', tp.sum(0), fp.sum(0), fn.sum(0), zd), ths), cv.shape).copy()
 
 def _pooled_class_f1(F:tuple, sel:np.ndarray, zd)->np.ndarray:
     "Each class's F1 of the decisions at `sel[k,c]`, pooled over the folds, `[C]`."
     (tp,fp,fn,_),_,_ = F
-    return _class_f1(*(_pick(a, sel).sum(0) for a in (tp,fp,fn)), zd)
+    return _prf('f1', *(_pick(a, sel).sum(0) for a in (tp,fp,fn)), zd)
 
 def _fixed_sel(thresh, ths:np.ndarray, K:int, C:int)->np.ndarray|None:
     "Indices `[K,C]` of a learner's threshold (scalar or per class) on the grid, or `None` when one lies off it."
@@ -346,7 +348,7 @@ class ThresholdSweep(Callback):
         classes = None
         if self.per_class:
             (tp,fp,fn,_),_,_ = F
-            f1 = _class_f1(tp.sum(0), fp.sum(0), fn.sum(0), zd)  # [C,T]
+            f1 = _prf('f1', tp.sum(0), fp.sum(0), fn.sum(0), zd)  # [C,T]
             j = sels['per_class'][1][0]
             classes = dict(thresh=ths[j], f1=f1[np.arange(C),j], f1_at_best_thresh=f1[:,i], gain=f1[np.arange(C),j]-f1[:,i],
                            gain_cv=_pooled_class_f1(F, sels['per_class'][0], zd)-_pooled_class_f1(F, cv_g, zd))
