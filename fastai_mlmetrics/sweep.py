@@ -46,7 +46,7 @@ def _cols(tp, fp, fn, tn, s, n, zd)->dict:
 
 def _ingredients(monitor, tp, fp, fn, tn, q)->Tensor|None:
     "Per-sample quantities `[B,m,...]` whose (weighted) sums give `monitor`; `None` for a macro average, which needs per-class sums."
-    if monitor in _per_sample: return _fixed_point(q[:,[_per_sample[monitor]]])
+    if monitor in _per_sample: return q[:,[_per_sample[monitor]]]
     if monitor.endswith('_micro'): return torch.stack([tp,fp,fn], 1)
     if monitor in ('accuracy','hamming'): return torch.stack([fp+fn,tp+fp+fn+tn], 1)
 
@@ -110,7 +110,7 @@ class SweepStats:
             if ing is not None:
                 oh = (fold[None]==torch.arange(K, device=dev)[:,None]).to(ft)  # [K,B]
                 Wf = (oh[:,None]*poisson_weights(idx, self.R, self.seed, ft)[None]).view(K*self.R, B)  # [K*R,B]
-                b,bn = (Wf@ing.reshape(B,-1)).view(K,self.R,*ing.shape[1:]),Wf.sum(1).view(K,self.R)
+                b,bn = (Wf@_fixed_point(ing).reshape(B,-1)).view(K,self.R,*ing.shape[1:]),Wf.sum(1).view(K,self.R)
                 self.b,self.bn = (b,bn) if self.b is None else (self.b+b,self.bn+bn)
         if self.keep_codes:  # one byte per entry on the default grid; the dtype's largest value marks an ignored entry
             dt = torch.uint8 if 2*T+1<255 else torch.int32
@@ -181,7 +181,9 @@ class SweepStats:
                 else:
                     tp,npred = hit.sum(1).to(ft),pred.sum(1).to(ft)
                     fp,fn = npred-tp,npos-tp
-                    acc[j] = acc[j] + w[:1+R]@_ingredients(self.monitor, tp, fp, fn, nk-tp-fp-fn, _sample_q(tp, fp, fn, self.zd))
+                    ing = _ingredients(self.monitor, tp, fp, fn, nk-tp-fp-fn, _sample_q(tp, fp, fn, self.zd))
+                    # the plain value from the exact scores, like the histograms' sums; the replicates from the rounded ones
+                    acc[j] = acc[j] + torch.cat([w[:1]@ing, w[1:1+R]@_fixed_point(ing)])
         out,n = [],W.sum(1).cpu().double().numpy()
         for a,R in zip(acc,Rs):
             a = a.cpu().double().numpy()

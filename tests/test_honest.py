@@ -1,6 +1,6 @@
 "Honest thresholds: cross-fitted rules, bootstrap errors and operating points against an independent NumPy/scikit-learn computation with the same folds and weights."
 import warnings, numpy as np, torch, pytest, sklearn.metrics as skm
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 from fastai_mlmetrics.all import *
 from fastai_mlmetrics.stats import sample_folds, poisson_weights
 from helpers import make_data, identity_learner
@@ -47,6 +47,8 @@ def oracle(p, y, mask, m, K, R):
 @given(seed=st.integers(0, 2**31), n=st.integers(30, 150), c=st.integers(2, 5), bs=st.integers(1, 64),
        m=st.sampled_from(['f1_samples', 'f1_micro', 'f1_macro', 'precision_samples', 'recall_micro', 'accuracy', 'exact_match', 'hamming']),
        masked=st.booleans(), empty_class=st.booleans(), neg_rows=st.booleans())
+# global and per_class tie exactly here: rounding the kept bins' plain value to 2^-32 once broke the tie toward per_class
+@example(seed=5284917, n=30, c=2, bs=1, m='f1_samples', masked=False, empty_class=False, neg_rows=False)
 def test_rules_match_an_independent_cross_fit(seed, n, c, bs, m, masked, empty_class, neg_rows):
     p, y = make_data(seed, n, c, empty_class=empty_class, neg_rows=neg_rows)
     mask = (np.random.default_rng(seed).random(y.shape) < .15) if masked else np.zeros(y.shape, bool)
