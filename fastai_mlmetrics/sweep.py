@@ -80,7 +80,7 @@ class SweepStats:
         self.thresholds,self.sigmoid,self.ignore_index,self.zd = _grid(thresholds),sigmoid,ignore_index,float(zero_division)
         self.uniform,self._cuts,self.K,self.R,self.monitor,self.keep_codes,self.seed = is_uniform(self.thresholds),{},folds,boot,monitor,keep_codes,seed
         self.reset()
-    def reset(self): self.h,self.s,self.n,self.b,self.bn,self.flags,self._reduced,self.seen,self.codes,self.idx = None,None,None,None,None,None,False,0,[],[]
+    def reset(self): self.h,self.s,self.n,self.b,self.bn,self.flags,self._reduced,self._F,self.seen,self.codes,self.idx = None,None,None,None,None,None,False,None,0,[],[]
 
     def update(self, preds:Tensor, targs:Tensor,
                start:int|None=None, # position of the batch's first sample in the validation set (default: right after the last batch)
@@ -131,8 +131,10 @@ class SweepStats:
     def folded(self)->tuple:
         "Per fold, as float64 NumPy: `(tp, fp, fn, tn)` each `[K,C,T]`, the per-sample score sums `[K,4,T]` and the sample counts `[K]`."
         self._reduce()
-        K,T1 = self.K,len(self.thresholds)+1
-        return _counts(self.h.view(K,-1,T1,2).cpu()),self.s.cpu().double().numpy(),self.n.cpu().double().numpy()
+        if self._F is None:  # once per validation: the table, the rules and the report all read it
+            K,T1 = self.K,len(self.thresholds)+1
+            self._F = _counts(self.h.view(K,-1,T1,2).cpu()),self.s.cpu().double().numpy(),self.n.cpu().double().numpy()
+        return self._F
 
     def table(self)->pd.DataFrame:
         "Every sweep metric (columns) at every threshold (rows), summed over the folds (and the processes under DDP)."
@@ -217,15 +219,15 @@ def _pooled(m:str, F:tuple, sel:np.ndarray, zd)->float:
     sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1).sum(0) if (sel==sel[:,:1]).all() else np.full((4,1), np.nan)
     return float(_cols(*c, sv, n.sum(), zd)[m][0])
 
-def _tables(F:tuple, zd)->tuple:
-    "Every sweep metric at every threshold: per fold on the other folds `[K,T]`, and on all folds `[T]`."
+def _others_table(F:tuple, zd)->dict:
+    "Every sweep metric at every threshold, per fold on the other folds, `[K,T]`."
     counts,s,n = F
-    return _cols(*(_others(a) for a in counts), _others(s), n.sum()-n, zd),_cols(*(a.sum(0) for a in counts), s.sum(0), n.sum(), zd)
+    return _cols(*(_others(a) for a in counts), _others(s), n.sum()-n, zd)
 
-def _global_sels(m:str, tabs:tuple, ths, C:int)->tuple:
-    "The grid threshold best for `m` (from `_tables`): per fold, chosen on the other folds, and chosen on all; as indices `[K,C]`."
+def _global_sels(m:str, others:dict, tab:pd.DataFrame, ths, C:int)->tuple:
+    "The grid threshold best for `m`: per fold, chosen on the other folds (`_others_table`), and chosen on all (`tab`); as indices `[K,C]`."
     lo = m=='hamming'
-    cv,ins = _choose(tabs[0][m], ths, lo),_choose(tabs[1][m], ths, lo)
+    cv,ins = _choose(others[m], ths, lo),_choose(tab[m].to_numpy(), ths, lo)
     return np.repeat(cv[:,None], C, 1),np.full((len(cv),C), ins)
 
 def _class_sels(F:tuple, ths, zd)->tuple:
@@ -332,8 +334,8 @@ class ThresholdSweep(Callback):
         st,m,zd,ths = self.stats,self.monitor,self.stats.zd,self.stats.thresholds.numpy()
         F = st.folded()
         K,C,_ = F[0][0].shape
-        tabs = _tables(F, zd)
-        cv_g,in_g = _global_sels(m, tabs, ths, C)
+        others = _others_table(F, zd)
+        cv_g,in_g = _global_sels(m, others, tab, ths, C)
         sels = {'fixed': (lambda s: None if s is None else (s,s))(_fixed_sel(self._fixed, ths, K, C)), 'global': (cv_g,in_g)}
         if self.per_class: sels['per_class'] = _class_sels(F, ths, zd)
         rows = {}
@@ -345,7 +347,7 @@ class ThresholdSweep(Callback):
             rows[r] = dict(in_sample=ins, cv=cv, se=_se(np.asarray(reps, dtype=np.float64)))
         rules = pd.DataFrame.from_dict(rows, orient='index').rename_axis('rule')
         i = int(in_g[0,0])
-        ex = {f'{mm}_cv': _pooled(mm, F, _global_sels(mm, tabs, ths, C)[0], zd) for mm in self.metrics}
+        ex = {f'{mm}_cv': _pooled(mm, F, _global_sels(mm, others, tab, ths, C)[0], zd) for mm in self.metrics}
         ex[f'{m}_se'] = _se(st.boot_values(in_g))
         classes = None
         if self.per_class:
@@ -390,7 +392,7 @@ class ThresholdSweep(Callback):
     def __getstate__(self):
         # the histograms and bins belong to one validation pass: they do not ship in `export.pkl`
         d = {**self.__dict__, 'stats': SweepStats.__new__(SweepStats)}
-        d['stats'].__dict__.update({**self.stats.__dict__, 'h':None, 's':None, 'b':None, 'bn':None, 'flags':None, '_cuts':{}, 'codes':[], 'idx':[]})
+        d['stats'].__dict__.update({**self.stats.__dict__, 'h':None, 's':None, 'b':None, 'bn':None, 'flags':None, '_F':None, '_cuts':{}, 'codes':[], 'idx':[]})
         d['_snaps'] = {k:{**v, 'h':None} for k,v in self._snaps.items()}  # the per-fold counts too: what was chosen ships, not the data
         d['_last'] = None if self._last is None else {**self._last, 'h':None}
         return d
