@@ -336,7 +336,8 @@ class ThresholdSweep(Callback):
         K,C,_ = F[0][0].shape
         others = _others_table(F, zd)
         cv_g,in_g = _global_sels(m, others, tab, ths, C)
-        sels = {'fixed': (lambda s: None if s is None else (s,s))(_fixed_sel(self._fixed, ths, K, C)), 'global': (cv_g,in_g)}
+        fx = _fixed_sel(self._fixed, ths, K, C)  # nothing tuned: the same thresholds in and out of sample
+        sels = {'fixed': None if fx is None else (fx,fx), 'global': (cv_g,in_g)}
         if self.per_class: sels['per_class'] = _class_sels(F, ths, zd)
         rows = {}
         for r,sel in sels.items():
