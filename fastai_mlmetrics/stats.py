@@ -211,7 +211,9 @@ def hist_bins(scores:Tensor, # scores (logits or probabilities), float32 or floa
     k = (p*(T+1)).ceil_().long().sub_(1).clamp_(0, T)
     inf = cuts.new_full((1,), math.inf)
     lo,hi = torch.cat([-inf, cuts]),torch.cat([cuts, inf])  # lo[k] = cuts[k-1], hi[k] = cuts[k]
-    return k.add_(hi[k] < scores).sub_((lo[k] >= scores).long()).clamp_(0, T)  # clamp: a score of -inf meets the -inf sentinel
+    # `index_select` rather than `hi[k]`: the same gather, several times faster on the CPU
+    at = lambda v: v.index_select(0, k.reshape(-1)).view(k.shape)
+    return k.add_(at(hi) < scores).sub_((at(lo) >= scores).long()).clamp_(0, T)  # clamp: a score of -inf meets the -inf sentinel
 
 def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     "Counts of each value of the 1-D int tensor `idx` in `range(n)`; by default on a GPU with a scatter-add, which needs no host sync."
@@ -221,10 +223,15 @@ def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     if not scatter: return torch.bincount(idx, minlength=n)
     return torch.zeros(n, dtype=torch.long, device=idx.device).index_put_((idx,), idx.new_ones(()).expand(len(idx)), accumulate=True)
 
-def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, row:Tensor)->Tensor:
+def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, row:Tensor,
+          out:Tensor|None=None, # a flat int64 histogram of `rows*T1*2` counts to add to in place
+         )->Tensor:
     "Histogram `[rows,T1,2]` of `code = 2*bin + target`; `row` (broadcast to `code`) is each entry's histogram."
     idx = code + row*(T1*2)
     n = rows*T1*2
+    if out is not None:  # no temporary histogram to clear and add: cheaper when it is large; exact in integers, in any order
+        idx = idx.reshape(-1)
+        return out.index_add_(0, idx, idx.new_ones(()).expand(len(idx)) if keep is None else keep.reshape(-1).long()).view(-1,T1,2)
     if keep is not None: idx = torch.where(keep, idx, n)
     return bincount_nosync(idx.reshape(-1), n+1)[:n].view(-1,T1,2)
 
@@ -295,6 +302,13 @@ def _sample_q(tp:Tensor, fp:Tensor, fn:Tensor, zd:float)->Tensor:
     "Per-sample precision, recall, F1 and exact match from per-sample counts, stacked on a new dim 1."
     return torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)], 1)
 
+def _wsum01(W:Tensor, M:Tensor)->Tensor:
+    "`W @ M`, exactly, for bootstrap weights `W` `[R,B]` (integers up to 23) and a bool matrix `M` `[B,n]`."
+    # int8 inputs and int32 sums on the CPU, several times faster than float32 there; float32 on a GPU, exact for these
+    # integers (also under TF32) while the sums stay below 2^24, i.e. for batches up to 700,000 samples
+    if W.device.type=='cpu': return torch._int_mm(W.to(torch.int8), M.to(torch.int8))
+    return W.float()@M.float()
+
 class BootCounts:
     "Per-class counts and per-sample score sums of thresholded decisions under `R` Poisson-bootstrap weights, batch by batch."
     def __init__(self, R:int=200, seed:int=0, zero_division=0.): self.R,self.seed,self.zd,self.c,self.v,self.n = R,seed,float(zero_division),None,None,None
@@ -307,13 +321,14 @@ class BootCounts:
         pred = scores > cut
         if keep is not None: pred,pos = pred&keep,pos&keep
         hit = pred&pos
-        c = (W.float()@torch.cat([hit,pred,pos], 1).float()).to(ft)  # exact: integers well below 2^24
+        c = _wsum01(W, torch.cat([hit,pred,pos], 1))
         tp,npred,npos = (m.sum(1).to(ft) for m in (hit,pred,pos))
         nk = torch.full_like(tp, pred.shape[1]) if keep is None else keep.sum(1).to(ft)
         fp,fn = npred-tp,npos-tp
         q = _fixed_point(_sample_q(tp, fp, fn, self.zd))
         v,n = W@torch.cat([q, (fp+fn)[:,None], nk[:,None]], 1),W.sum(1)
-        self.c,self.v,self.n = (c,v,n) if self.c is None else (self.c+c,self.v+v,self.n+n)
+        if self.c is None: self.c,self.v,self.n = c.to(ft),v,n
+        else: self.c.add_(c); self.v.add_(v); self.n.add_(n)
 
 def boot_scores(b:BootCounts)->dict:
     "Per replicate `[R]`: precision, recall and F1 for each of 'micro', 'macro', 'weighted', 'samples'; 'exact match' and 'label-wise accuracy'."

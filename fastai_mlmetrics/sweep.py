@@ -95,8 +95,8 @@ class SweepStats:
         self.seen += B
         fold = sample_folds(idx, K, self.seed)
         code = hist_bins(x, self._cuts[k], self.uniform, self.sigmoid).mul_(2).add_(pos)
-        h = _hist(code, keep, K*C, T+1, fold[:,None]*C + torch.arange(C, device=dev)[None]).view(-1)  # per (fold, class, bin, target)
-        self.h = h if self.h is None else self.h.add_(h)
+        if self.h is None: self.h = torch.zeros(K*C*(T+1)*2, dtype=torch.long, device=dev)
+        _hist(code, keep, K*C, T+1, fold[:,None]*C + torch.arange(C, device=dev)[None], out=self.h)  # per (fold, class, bin, target)
         ft = fdtype(dev)
         tp,fp,fn,tn = (c.to(ft) for c in hist_counts(_hist(code, keep, B, T+1, torch.arange(B, device=dev)[:,None])))  # per sample, [B,T]
         q = _sample_q(tp, fp, fn, self.zd)  # [B,4,T]
