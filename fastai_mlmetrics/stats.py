@@ -202,18 +202,18 @@ def hist_bins(scores:Tensor, # scores (logits or probabilities), float32 or floa
               uniform:bool=False, # the thresholds are `uniform_grid(T)`: use the closed form
               sigmoid:bool=True, # the scores are logits
              )->Tensor:
-    "Bin of each score: the number of `cuts` strictly below it, so `prob > thresholds[k]` iff `bin > k`."
-    if not uniform: return torch.searchsorted(cuts, scores.contiguous())
+    "Bin of each score (int32): the number of `cuts` strictly below it, so `prob > thresholds[k]` iff `bin > k`."
+    if not uniform: return torch.searchsorted(cuts, scores.contiguous(), out_int32=True)
     T = len(cuts)
     # estimate from the rounded probability, then correct it against the exact cuts: the rounding (of the sigmoid,
     # of `p*(T+1)`) moves a score at most one bin, so at most one of the two corrections applies, and both read the estimate
     p = scores.sigmoid() if sigmoid else scores
-    k = (p*(T+1)).ceil_().long().sub_(1).clamp_(0, T)
+    k = (p*(T+1)).ceil_().int().sub_(1).clamp_(0, T)
     inf = cuts.new_full((1,), math.inf)
     lo,hi = torch.cat([-inf, cuts]),torch.cat([cuts, inf])  # lo[k] = cuts[k-1], hi[k] = cuts[k]
     # `index_select` rather than `hi[k]`: the same gather, several times faster on the CPU
     at = lambda v: v.index_select(0, k.reshape(-1)).view(k.shape)
-    return k.add_(at(hi) < scores).sub_((at(lo) >= scores).long()).clamp_(0, T)  # clamp: a score of -inf meets the -inf sentinel
+    return k.add_(at(hi) < scores).sub_((at(lo) >= scores).int()).clamp_(0, T)  # clamp: a score of -inf meets the -inf sentinel
 
 def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     "Counts of each value of the 1-D int tensor `idx` in `range(n)`; by default on a GPU with a scatter-add, which needs no host sync."
@@ -224,14 +224,14 @@ def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     return torch.zeros(n, dtype=torch.long, device=idx.device).index_put_((idx,), idx.new_ones(()).expand(len(idx)), accumulate=True)
 
 def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, row:Tensor,
-          out:Tensor|None=None, # a flat int64 histogram of `rows*T1*2` counts to add to in place
+          out:Tensor|None=None, # a flat integer histogram of `rows*T1*2` counts to add to in place
          )->Tensor:
     "Histogram `[rows,T1,2]` of `code = 2*bin + target`; `row` (broadcast to `code`) is each entry's histogram."
     idx = code + row*(T1*2)
     n = rows*T1*2
     if out is not None:  # no temporary histogram to clear and add: cheaper when it is large; exact in integers, in any order
         idx = idx.reshape(-1)
-        return out.index_add_(0, idx, idx.new_ones(()).expand(len(idx)) if keep is None else keep.reshape(-1).long()).view(-1,T1,2)
+        return out.index_add_(0, idx, out.new_ones(()).expand(len(idx)) if keep is None else keep.reshape(-1).to(out.dtype)).view(-1,T1,2)
     if keep is not None: idx = torch.where(keep, idx, n)
     return bincount_nosync(idx.reshape(-1), n+1)[:n].view(-1,T1,2)
 

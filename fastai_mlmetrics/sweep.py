@@ -95,8 +95,11 @@ class SweepStats:
         self.seen += B
         fold = sample_folds(idx, K, self.seed)
         code = hist_bins(x, self._cuts[k], self.uniform, self.sigmoid).mul_(2).add_(pos)
-        if self.h is None: self.h = torch.zeros(K*C*(T+1)*2, dtype=torch.long, device=dev)
-        _hist(code, keep, K*C, T+1, fold[:,None]*C + torch.arange(C, device=dev)[None], out=self.h)  # per (fold, class, bin, target)
+        # per (fold, class, bin, target), in int32 (counts of samples) where the indices fit: half the memory traffic of int64,
+        # which makes the scattered adds several times faster
+        it = torch.int32 if K*C*(T+1)*2 < 2**31 else torch.long
+        if self.h is None: self.h = torch.zeros(K*C*(T+1)*2, dtype=it, device=dev)
+        _hist(code.to(it), keep, K*C, T+1, (fold*C).to(it)[:,None] + torch.arange(C, device=dev, dtype=it)[None], out=self.h)
         ft = fdtype(dev)
         tp,fp,fn,tn = (c.to(ft) for c in hist_counts(_hist(code, keep, B, T+1, torch.arange(B, device=dev)[:,None])))  # per sample, [B,T]
         q = _sample_q(tp, fp, fn, self.zd)  # [B,4,T]
