@@ -1,14 +1,15 @@
 """`Learner.validate` over N×C logits with 101 thresholds: our ThresholdSweep (as it ships: 5 folds, 200 bootstrap replicates,
 per-class rules; and with 5 folds alone), torchmetrics' binned MultilabelPrecisionRecallCurve, a naive loop (one F1 metric per
 threshold), our single-threshold F1, and the report's 200-replicate bootstrap counts as a metric; each in its own process.
+With `--before DIR`, a source tree of the sweep before cross-fitting (`git worktree add DIR d839871`) is timed in the same run.
 
-    python benchmarks/bench_sweep.py [--n 20000] [--c 1000] [--big 80000] [--reps 1]
+    python benchmarks/bench_sweep.py [--n 20000] [--c 1000] [--big 80000] [--reps 1] [--before DIR]
     python benchmarks/bench_sweep.py --extreme [--n 20000] [--c 20000]   # extreme multi-label: time and state only
 """
 import json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from common import TMAdapter, make_learner, timed_validate, peak_rss_mb, cli, run_all, metric_s, print_table, print_flat, dispatch
+from common import TMAdapter, make_learner, timed_validate, peak_rss_mb, cli, run_all, run_child, metric_s, print_table, print_flat, dispatch
 
 T = 101
 
@@ -17,7 +18,7 @@ def setup(cfg):
     import numpy as np
     from fastai_mlmetrics.all import F1ScoreMulti, ThresholdSweep
     if cfg == 'none': return [], []
-    if cfg == 'sweep': return [], [ThresholdSweep(T, add_to_recorder=False)]
+    if cfg in ('sweep', 'sweep_before'): return [], [ThresholdSweep(T, add_to_recorder=False)]
     if cfg == 'sweep_k5': return [], [ThresholdSweep(T, add_to_recorder=False, folds=5, boot=0, per_class=False)]
     if cfg == 'sweep_k5_boot': return [], [ThresholdSweep(T, add_to_recorder=False, folds=5, boot=200, per_class=False)]
     if cfg == 'boot_f1': return [BootMetric()], []
@@ -47,8 +48,8 @@ def state_mb(cbs, n, c):
     "Bytes the sweep holds for one validation: its histograms and sums, plus one byte per entry (and a position per sample) with per-class rules."
     if not cbs: return 0.
     st = cbs[0].stats
-    b = sum(t.numel()*t.element_size() for t in (st.h, st.s, st.n, st.b, st.bn) if t is not None)
-    return (b + (n*c + 8*n if st.keep_codes else 0))/1e6
+    b = sum(t.numel()*t.element_size() for t in (getattr(st, k, None) for k in ('h','s','n','b','bn')) if t is not None)
+    return (b + (n*c + 8*n if getattr(st, 'keep_codes', False) else 0))/1e6
 
 def child(cfg, n, c, reps):
     mets, cbs = setup(cfg)
@@ -67,13 +68,16 @@ def extreme():
 
 def main():
     if '--extreme' in sys.argv: return extreme()
-    a = cli(__doc__, reps=1)
+    a = cli(__doc__, reps=1, before=None)
     r, big = run_all(__file__, a, ('none', 'sweep', 'sweep_k5', 'sweep_k5_boot', 'f1_one', 'boot_f1', 'naive_loop', 'torchmetrics_curve'), 'sweep')
+    if a.before: r['sweep_before'] = run_child(__file__, 'sweep_before', a.n, a.c, a.reps, src=a.before)
     print_table(r, f"Learner.validate, {a.n:,} x {a.c:,} logits, {T} thresholds, batch 256, best of {a.reps}", 20)
     print(f"torchmetrics curve / sweep:  {metric_s(r,'torchmetrics_curve')/metric_s(r,'sweep'):8.1f}x")
     print(f"naive loop / sweep:          {metric_s(r,'naive_loop')/metric_s(r,'sweep'):8.1f}x")
     print(f"sweep / one-threshold F1:    {metric_s(r,'sweep')/metric_s(r,'f1_one'):8.2f}x")
     print(f"bootstrap R=200 / one F1:    {metric_s(r,'boot_f1')/metric_s(r,'f1_one'):8.2f}x")
+    if a.before:
+        for k in ('sweep_k5', 'sweep_k5_boot', 'sweep'): print(f"{k+' / sweep before folds:':29}{metric_s(r,k)/metric_s(r,'sweep_before'):8.2f}x")
     print("state MB: " + ", ".join(f"{k} {v['state']:.1f}" for k, v in r.items() if k.startswith('sweep')))
     print_flat(r, big, a, 'sweep')
     print(f"state MB of the sweep at N={a.big:,}: {big['sweep']['state']:.1f} (at N={a.n:,}: {r['sweep']['state']:.1f})")

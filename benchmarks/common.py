@@ -52,17 +52,19 @@ def timed_validate(learn, reps=1):
 
 def peak_rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
 
-def run_child(script, cfg, n, c, reps):
-    "Run `script --child cfg n c reps` in a fresh process; return its JSON result."
-    out = subprocess.run([sys.executable, script, '--child', cfg, str(n), str(c), str(reps)], capture_output=True, text=True,
-                         env={**os.environ, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', str(os.cpu_count()))})
+def run_child(script, cfg, n, c, reps, src=None):
+    "Run `script --child cfg n c reps` in a fresh process (importing the package from the source tree `src` if given); return its JSON result."
+    env = {**os.environ, 'OMP_NUM_THREADS': os.environ.get('OMP_NUM_THREADS', str(os.cpu_count()))}
+    if src: env['PYTHONPATH'] = os.pathsep.join([str(src)] + [p for p in [os.environ.get('PYTHONPATH')] if p])
+    out = subprocess.run([sys.executable, script, '--child', cfg, str(n), str(c), str(reps)], capture_output=True, text=True, env=env)
     if out.returncode: raise RuntimeError(out.stderr[-3000:])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
-def cli(doc, reps):
-    "The options every timing benchmark takes: --n, --c, --big (the N that shows memory is flat) and --reps."
+def cli(doc, reps, **extra):
+    "The options every timing benchmark takes: --n, --c, --big (the N that shows memory is flat) and --reps; and `extra` ones (name: default)."
     import argparse
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    for k,v in extra.items(): ap.add_argument(f'--{k}', default=v)
     ap.add_argument('--n', type=int, default=20000); ap.add_argument('--c', type=int, default=1000)
     ap.add_argument('--big', type=int, default=80000); ap.add_argument('--reps', type=int, default=reps)
     return ap.parse_args()
