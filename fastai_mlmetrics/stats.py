@@ -6,7 +6,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/stats.html.md"""
 
 # %% ../nbs/01_stats.ipynb #0a0c35c8
 from __future__ import annotations
-import itertools, math, warnings, torch
+import functools, itertools, math, warnings, torch
 from torch import Tensor
 from sklearn.exceptions import UndefinedMetricWarning
 from .core import *
@@ -302,12 +302,20 @@ def _sample_q(tp:Tensor, fp:Tensor, fn:Tensor, zd:float)->Tensor:
     "Per-sample precision, recall, F1 and exact match from per-sample counts, stacked on a new dim 1."
     return torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)], 1)
 
-def _wsum01(W:Tensor, M:Tensor)->Tensor:
+@functools.cache
+def _cpu_int_mm()->bool:
+    "Whether this torch multiplies int8 matrices on the CPU (`torch._int_mm`, from torch 2.3)."
+    try: return torch._int_mm(torch.ones(1, 1, dtype=torch.int8), torch.ones(1, 1, dtype=torch.int8)).item()==1
+    except (AttributeError, RuntimeError, NotImplementedError): return False
+
+def _wsum01(W:Tensor, M:Tensor,
+            ints:bool|None=None, # int8 product; default: on the CPU, where torch has it
+           )->Tensor:
     "`W @ M`, exactly, for bootstrap weights `W` `[R,B]` (integers up to 23) and a bool matrix `M` `[B,n]`."
-    # int8 inputs and int32 sums on the CPU, several times faster than float32 there; float32 on a GPU, exact for these
+    # int8 inputs and int32 sums are several times faster than float32 on the CPU; float32 (on a GPU) is exact for these
     # integers (also under TF32) while the sums stay below 2^24, i.e. for batches up to 700,000 samples
-    if W.device.type=='cpu': return torch._int_mm(W.to(torch.int8), M.to(torch.int8))
-    return W.float()@M.float()
+    if ints is None: ints = W.device.type=='cpu' and _cpu_int_mm()
+    return torch._int_mm(W.to(torch.int8), M.to(torch.int8)) if ints else W.float()@M.float()
 
 class BootCounts:
     "Per-class counts and per-sample score sums of thresholded decisions under `R` Poisson-bootstrap weights, batch by batch."
