@@ -230,8 +230,9 @@ def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, row:Tensor,
     idx = code + row*(T1*2)
     n = rows*T1*2
     if out is not None:  # no temporary histogram to clear and add: cheaper when it is large; exact in integers, in any order
-        idx = idx.reshape(-1)
-        return out.index_add_(0, idx, out.new_ones(()).expand(len(idx)) if keep is None else keep.reshape(-1).to(out.dtype)).view(-1,T1,2)
+        # column by column: a per-class histogram then takes one class's entries in turn, whose adds stay in its block, in cache
+        idx = idx.t().reshape(-1)
+        return out.index_add_(0, idx, out.new_ones(()).expand(len(idx)) if keep is None else keep.t().reshape(-1).to(out.dtype)).view(-1,T1,2)
     if keep is not None: idx = torch.where(keep, idx, n)
     return bincount_nosync(idx.reshape(-1), n+1)[:n].view(-1,T1,2)
 
