@@ -13,7 +13,7 @@ from fastai.callback.core import Callback, GatherPredsCallback
 from fastai.callback.tracker import SaveModelCallback
 from .core import *
 from .stats import *
-from .stats import _hist, _fixed_point, _sample_q
+from .stats import _hist, _fixed_point, _sample_q, _wsum01
 from .metrics import _grid, check_once
 from .distributed import *
 
@@ -163,33 +163,37 @@ class SweepStats:
         if self.R and self.codes: return self.code_values([sel])[0][1:]
         return np.full(self.R, np.nan)
 
-    def code_values(self, sels:list, Rs:list|None=None)->list:
+    def code_values(self, sels:list, Rs:list|None=None,
+                    block:int=2**22, # entries decided at a time
+                   )->list:
         "From the kept codes, for each `sel` of `sels`: the monitor of the decisions `bin > sel[fold,class]`, unweighted, then under `R` bootstrap replicates (`Rs`, default `boot`), `[1+R]`."
         self._reduce()
         if not self.codes: raise ValueError("no codes kept: construct with keep_codes=True")
         code,idx = self.codes[0],self.idx[0]
-        dev,ft,mx,N = code.device,fdtype(code.device),torch.iinfo(code.dtype).max,len(idx)
+        dev,ft,mx,(N,C) = code.device,fdtype(code.device),torch.iinfo(code.dtype).max,code.shape
         Rs = [self.R]*len(sels) if Rs is None else Rs
-        W = torch.cat([torch.ones(1, N, dtype=ft, device=dev), poisson_weights(idx, max(Rs), self.seed, ft)])
         ths,fo = [torch.as_tensor(s).to(dev, code.dtype) for s in sels],sample_folds(idx, self.K, self.seed)
-        macro,step = self.monitor.endswith('_macro'),max(1, 2**24//max(1, code.shape[1]))
-        acc = [0]*len(sels)
-        for i in range(0, N, step):  # a block of samples at a time: the decisions never exist for all at once
-            c,w,f = code[i:i+step],W[:,i:i+step],fo[i:i+step]
+        macro,step,ones = self.monitor.endswith('_macro'),max(1, block//max(1, C)),torch.ones(C, 1, dtype=torch.bool, device=dev)
+        rows = lambda m: _wsum01(m, ones)[:,0].to(ft)  # per-sample counts of a bool matrix, as a product: far faster than a bool sum
+        acc,n = [0]*len(sels),0
+        for i in range(0, N, step):  # a block of samples at a time: their decisions and weights never exist for all at once
+            c,f = code[i:i+step],fo[i:i+step]
+            w = torch.cat([torch.ones(1, len(c), dtype=ft, device=dev), poisson_weights(idx[i:i+step], max(Rs), self.seed, ft)])
+            n = n + w.sum(1)
             kept = c!=mx
             y = (c&1).bool()&kept
-            npos,nk = y.sum(1).to(ft),kept.sum(1).to(ft)
+            npos,nk = rows(y),rows(kept)
             for j,(th,R) in enumerate(zip(ths,Rs)):
-                pred = ((c>>1) > th[f])&kept
+                pred = ((c>>1) > th.index_select(0, f))&kept
                 hit = pred&y
-                if macro: acc[j] = acc[j] + torch.stack([w[:1+R]@m.to(ft) for m in (hit,pred,y)])  # per-class weighted counts [3,1+R,C]
+                if macro: acc[j] = acc[j] + torch.stack([_wsum01(w[:1+R], m).to(ft) for m in (hit,pred,y)])  # per-class weighted counts [3,1+R,C]
                 else:
-                    tp,npred = hit.sum(1).to(ft),pred.sum(1).to(ft)
+                    tp,npred = rows(hit),rows(pred)
                     fp,fn = npred-tp,npos-tp
                     ing = _ingredients(self.monitor, tp, fp, fn, nk-tp-fp-fn, _sample_q(tp, fp, fn, self.zd))
                     # the plain value from the exact scores, like the histograms' sums; the replicates from the rounded ones
                     acc[j] = acc[j] + torch.cat([w[:1]@ing, w[1:1+R]@_fixed_point(ing)])
-        out,n = [],W.sum(1).cpu().double().numpy()
+        out,n = [],n.cpu().double().numpy()
         for a,R in zip(acc,Rs):
             a = a.cpu().double().numpy()
             out.append(_from_class_sums(self.monitor, a[0], a[1]-a[0], a[2]-a[0], self.zd) if macro else _from_sums(self.monitor, a, n[:1+R], self.zd))
