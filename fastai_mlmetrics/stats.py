@@ -312,7 +312,7 @@ def _cpu_int_mm()->bool:
 def _wsum01(W:Tensor, M:Tensor,
             ints:bool|None=None, # int8 product; default: on the CPU, where torch has it
            )->Tensor:
-    "`W @ M`, exactly, for bootstrap weights `W` `[R,B]` (integers up to 23) and a bool matrix `M` `[B,n]`."
+    "`W @ M`, exactly, for `W` `[R,B]` of small non-negative integers (bootstrap weights, up to 23; or bools) and a bool matrix `M` `[B,n]`."
     # int8 inputs and int32 sums are several times faster than float32 on the CPU; float32 (on a GPU) is exact for these
     # integers (also under TF32) while the sums stay below 2^24, i.e. for batches up to 700,000 samples
     if ints is None: ints = W.device.type=='cpu' and _cpu_int_mm()
@@ -320,7 +320,8 @@ def _wsum01(W:Tensor, M:Tensor,
 
 class BootCounts:
     "Per-class counts and per-sample score sums of thresholded decisions under `R` Poisson-bootstrap weights, batch by batch."
-    def __init__(self, R:int=200, seed:int=0, zero_division=0.): self.R,self.seed,self.zd,self.c,self.v,self.n = R,seed,float(zero_division),None,None,None
+    def __init__(self, R:int=200, seed:int=0, zero_division=0.):
+        self.R,self.seed,self.zd,self.v,self.n,self._c,self._part,self._pn = R,seed,float(zero_division),None,None,None,None,0
     def update(self, scores:Tensor, pos:Tensor, keep:Tensor|None, cut,
                start:int=0, # position of the batch's first sample in the whole set
               ):
@@ -330,14 +331,30 @@ class BootCounts:
         pred = scores > cut
         if keep is not None: pred,pos = pred&keep,pos&keep
         hit = pred&pos
-        c = _wsum01(W, torch.cat([hit,pred,pos], 1))
-        tp,npred,npos = (m.sum(1).to(ft) for m in (hit,pred,pos))
+        on,C = torch.cat([hit,pred,pos], 1),pred.shape[1]
+        c = _wsum01(W, on)  # int32 on the CPU, float32 on a GPU
+        # per-sample counts as a product too (far faster than bool sums): `on` times three blocks of ones
+        tp,npred,npos = _wsum01(on, torch.arange(3*C, device=on.device)[:,None]//C == torch.arange(3, device=on.device)).to(ft).unbind(1)
         nk = torch.full_like(tp, pred.shape[1]) if keep is None else keep.sum(1).to(ft)
         fp,fn = npred-tp,npos-tp
         q = _fixed_point(_sample_q(tp, fp, fn, self.zd))
         v,n = W@torch.cat([q, (fp+fn)[:,None], nk[:,None]], 1),W.sum(1)
-        if self.c is None: self.c,self.v,self.n = c.to(ft),v,n
-        else: self.c.add_(c); self.v.add_(v); self.n.add_(n)
+        # the counts add up in the product's dtype (a third of float64's memory traffic), moved on to float64 before they could
+        # stop being exact: 2^31 in int32, 2^24 in float32, with weights up to 23
+        if self._pn + len(W[0]) > (2**31 if c.dtype==torch.int32 else 2**24)//23: self._flush()
+        self._part,self._pn = (c if self._part is None else self._part.add_(c)),self._pn+len(W[0])
+        self.v,self.n = (v,n) if self.v is None else (self.v.add_(v),self.n.add_(n))
+
+    def _flush(self):
+        if self._part is not None:
+            p = self._part.to(self.n.dtype)
+            self._c,self._part,self._pn = (p if self._c is None else self._c.add_(p)),None,0
+
+    @property
+    def c(self)->Tensor:
+        "Weighted counts `[R,3C]`: true positives, predictions and positives of each class, in float64 (float32 where the device lacks it)."
+        self._flush()
+        return self._c
 
 def boot_scores(b:BootCounts)->dict:
     "Per replicate `[R]`: precision, recall and F1 for each of 'micro', 'macro', 'weighted', 'samples'; 'exact match' and 'label-wise accuracy'."
