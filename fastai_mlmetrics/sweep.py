@@ -62,6 +62,19 @@ def _from_class_sums(monitor, tp, fp, fn, zd):
     "A macro-averaged `monitor` from (weighted) per-class counts `[...,C]`."
     return _prf(monitor.split('_')[0], tp, fp, fn, zd).mean(-1)
 
+def _fold_sums(W:Tensor, v:Tensor, fold:Tensor, K:int,
+               split:bool|None=None, # one product per fold; default: on the CPU
+              )->tuple:
+    "Per fold, the weighted sums `[K,R,n]` of `v` `[B,n]` under weights `W` `[R,B]`, and the weights' sums `[K,R]`."
+    # exact sums (integer weights, values on a 2^-32 grid), so both ways give the same numbers
+    if split is None: split = W.device.type=='cpu'
+    if split:  # each fold's product over its own samples: K times less work, but the fold sizes are read on the host
+        o,ns = fold.argsort(stable=True),torch.bincount(fold, minlength=K).tolist()
+        Ws = W[:,o].split(ns, 1)
+        return torch.stack([w@u for w,u in zip(Ws, v[o].split(ns))]),torch.stack([w.sum(1) for w in Ws])
+    Wf = ((fold[None]==torch.arange(K, device=W.device)[:,None]).to(W.dtype)[:,None]*W[None]).flatten(0, 1)  # [K*R,B], no host sync
+    return (Wf@v).view(K, len(W), -1),Wf.sum(1).view(K, len(W))
+
 def _counts(h:Tensor)->tuple:
     "`(tp, fp, fn, tn)`, each `[K,C,T]` float64 NumPy, from per-fold histograms `[K,C,T+1,2]`."
     K,C,T1,_ = h.shape
@@ -111,10 +124,9 @@ class SweepStats:
         if self.R:
             ing = _ingredients(self.monitor, tp, fp, fn, tn, q)
             if ing is not None:
-                oh = (fold[None]==torch.arange(K, device=dev)[:,None]).to(ft)  # [K,B]
-                Wf = (oh[:,None]*poisson_weights(idx, self.R, self.seed, ft)[None]).view(K*self.R, B)  # [K*R,B]
-                b,bn = (Wf@_fixed_point(ing).reshape(B,-1)).view(K,self.R,*ing.shape[1:]),Wf.sum(1).view(K,self.R)
-                self.b,self.bn = (b,bn) if self.b is None else (self.b+b,self.bn+bn)
+                b,bn = _fold_sums(poisson_weights(idx, self.R, self.seed, ft), _fixed_point(ing).reshape(B,-1), fold, K)
+                b = b.view(K,self.R,*ing.shape[1:])
+                self.b,self.bn = (b,bn) if self.b is None else (self.b.add_(b),self.bn.add_(bn))
         if self.keep_codes:  # one byte per entry on the default grid; the dtype's largest value marks an ignored entry
             dt = torch.uint8 if 2*T+1<255 else torch.int32
             self.codes.append((code if keep is None else torch.where(keep, code, torch.iinfo(dt).max)).to(dt))
