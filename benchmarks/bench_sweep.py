@@ -4,7 +4,7 @@ threshold), our single-threshold F1, and the report's 200-replicate bootstrap co
 With `--before DIR`, a source tree of the sweep before cross-fitting (`git worktree add DIR d839871`) is timed in the same run.
 
     python benchmarks/bench_sweep.py [--n 20000] [--c 1000] [--big 80000] [--reps 1] [--before DIR]
-    python benchmarks/bench_sweep.py --extreme [--n 20000] [--c 20000]   # extreme multi-label: time and state only
+    python benchmarks/bench_sweep.py --extreme [--n 20000] [--c 20000] [--before DIR]   # extreme multi-label: time and state only
 """
 import json, sys
 from pathlib import Path
@@ -60,11 +60,13 @@ def child(cfg, n, c, reps):
 def extreme():
     import argparse
     ap = argparse.ArgumentParser(); ap.add_argument('--extreme', action='store_true')
-    ap.add_argument('--n', type=int, default=20000); ap.add_argument('--c', type=int, default=20000); a = ap.parse_args()
+    ap.add_argument('--n', type=int, default=20000); ap.add_argument('--c', type=int, default=20000); ap.add_argument('--before')
+    a = ap.parse_args()
     r = {cfg: run_child(__file__, cfg, a.n, a.c, 1) for cfg in ('none', 'sweep_k5', 'sweep')}
+    if a.before: r['sweep_before'] = run_child(__file__, 'sweep_before', a.n, a.c, 1, src=a.before)
     print(f"Learner.validate, {a.n:,} x {a.c:,} logits, {T} thresholds, batch 256")
-    print(f"{'':20}{'validate s':>12}{'metric s':>10}{'metric RSS MB':>15}{'state MB':>10}")
-    for k, v in r.items(): print(f"{k:20}{v['time']:12.3f}{(metric_s(r,k) if k!='none' else 0):10.3f}{v['rss']-r['none']['rss']:15.0f}{v['state']:10.1f}")
+    print(f"{'':20}{'validate s':>12}{'metric s':>10}{'metric RSS MB':>15}{'state MB':>10}{'peak RSS MB':>13}")
+    for k, v in r.items(): print(f"{k:20}{v['time']:12.3f}{(metric_s(r,k) if k!='none' else 0):10.3f}{v['rss']-r['none']['rss']:15.0f}{v['state']:10.1f}{v['rss']:13.0f}")
 
 def main():
     if '--extreme' in sys.argv: return extreme()
