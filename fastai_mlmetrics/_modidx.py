@@ -443,5 +443,6 @@ d = { 'settings': { 'branch': 'main',
                                         'fastai_mlmetrics.sweep._prf': ('sweep.html#_prf', 'fastai_mlmetrics/sweep.py'),
                                         'fastai_mlmetrics.sweep._sdiv': ('sweep.html#_sdiv', 'fastai_mlmetrics/sweep.py'),
                                         'fastai_mlmetrics.sweep._se': ('sweep.html#_se', 'fastai_mlmetrics/sweep.py'),
+                                        'fastai_mlmetrics.sweep._shrunk_sels': ('sweep.html#_shrunk_sels', 'fastai_mlmetrics/sweep.py'),
                                         'fastai_mlmetrics.sweep._tracked_epoch': ( 'sweep.html#_tracked_epoch',
                                                                                    'fastai_mlmetrics/sweep.py')}}}

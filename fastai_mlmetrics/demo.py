@@ -80,7 +80,9 @@ def _run(a, out:Path):
         ct = sweep.class_thresholds
         print("per-class thresholds:", ' '.join(f"{k}:{t:.2f}" for k,t in ct.thresh.items()),
               f"(mean F1 gain {ct.gain.mean():+.3f} in-sample, {ct.gain_cv.mean():+.3f} held out)")
-        what = {'fixed': f"keep {fixed}", 'global': f"{sweep.best_thresh:.2f} for every class", 'per_class': "the per-class thresholds above"}[r]
+        print(f"shrunk toward {sweep.best_thresh:.2f}:", ' '.join(f"{k}:{t:.2f}" for k,t in ct.thresh_shrunk.items()))
+        what = {'fixed': f"keep {fixed}", 'global': f"{sweep.best_thresh:.2f} for every class", 'shrunk': "the shrunk per-class thresholds above",
+                'per_class': "the per-class thresholds above"}[r]
         x = rules.loc[r]
         print(f"threshold to ship: rule '{r}' ({what}): F1 over samples {x.cv:.3f} ± {x.se:.3f} held out ({x.in_sample:.3f} in-sample)")
         sweep.apply(learn)  # predict decodes with the rule's thresholds, and the report describes them

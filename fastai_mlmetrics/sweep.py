@@ -255,6 +255,15 @@ def _class_sels(F:tuple, ths, zd)->tuple:
     cv = _choose(_prf('f1', *(_others(a) for a in (tp,fp,fn)), zd), ths)
     return cv,np.broadcast_to(_choose(_prf('f1', tp.sum(0), fp.sum(0), fn.sum(0), zd), ths), cv.shape).copy()
 
+def _shrunk_sels(F:tuple, cls:tuple, glob:tuple, ths:np.ndarray, lam:float)->tuple:
+    "Each class's F1 threshold pulled toward the global one by `lam` pseudo-positives, snapped to the grid: per fold (chosen on the other folds) and on all; as indices `[K,C]`."
+    (tp,_,fn,_),_,_ = F
+    n = tp[...,0]+fn[...,0]  # each class's positives per fold, [K,C]
+    def pull(c, g, n):  # (n*t_class + lam*t_global)/(n+lam): a class with few positives keeps near the global threshold
+        t = (n*ths[c] + lam*ths[g])/(n+lam)
+        return np.abs(t[...,None]-ths).argmin(-1)
+    return pull(cls[0], glob[0], _others(n)),pull(cls[1], glob[1], np.broadcast_to(n.sum(0), n.shape))
+
 def _pooled_class_f1(F:tuple, sel:np.ndarray, zd)->np.ndarray:
     "Each class's F1 of the decisions at `sel[k,c]`, pooled over the folds, `[C]`."
     (tp,fp,fn,_),_,_ = F
@@ -267,7 +276,7 @@ def _fixed_sel(thresh, ths:np.ndarray, K:int, C:int)->np.ndarray|None:
     i = d.argmin(1)
     return np.repeat(i[None], K, 0) if (d[np.arange(C),i] < 1e-7).all() else None
 
-_rule_names = ('fixed','global','per_class')
+_rule_names = ('fixed','global','shrunk','per_class')  # simplest first
 
 def _tracked_epoch(learn)->int|None:
     "The epoch (of this fit) whose weights a `SaveModelCallback` loads at the end of the fit, replaying its own comparison; `None` if none will."
@@ -292,6 +301,7 @@ class ThresholdSweep(Callback):
         monitor:str='f1_samples', # metric whose best value and threshold go to the Recorder, and that rules are judged by
         sigmoid:bool=True, # predictions are logits
         per_class:bool=True, # also find per-class F1 thresholds (and keep one byte per validation entry to judge them)
+        shrink:float=20, # pseudo-count of positives pulling each class's threshold toward the global one, for the rule 'shrunk' (0: no such rule)
         add_to_recorder:bool=True, # add `<monitor>_best`, `<monitor>_cv` and `best_thresh` columns while a fit runs
         ignore_index:int|None=None, # target value masking an entry out
         zero_division=0., # value of an undefined score (F1 of a sample with no true and no predicted label): 0, 1 or 'warn' (0)
@@ -302,7 +312,9 @@ class ThresholdSweep(Callback):
         bad = [m for m in (*metrics, monitor) if m not in sweep_metrics]
         if bad: raise ValueError(f"unknown sweep metric(s) {bad}: choose from {sweep_metrics}")
         if folds<2: raise ValueError(f"folds must be at least 2 (a threshold is chosen on some folds and scored on another), got {folds}")
+        if not shrink>=0: raise ValueError(f"shrink is a count of pseudo-positives: at least 0, got {shrink}")
         self.metrics,self.monitor,self.per_class,self.add_to_recorder = list(dict.fromkeys([*metrics, monitor])),monitor,per_class,add_to_recorder
+        self.shrink = shrink
         self.stats = SweepStats(thresholds, sigmoid, ignore_index, check_zero_division(zero_division), folds, boot, monitor, per_class, seed)
         self.reset()
 
@@ -357,15 +369,20 @@ class ThresholdSweep(Callback):
         cv_g,in_g = _global_sels(m, others, tab, ths, C)
         fx = _fixed_sel(self._fixed, ths, K, C)  # nothing tuned: the same thresholds in and out of sample
         sels = {'fixed': None if fx is None else (fx,fx), 'global': (cv_g,in_g)}
-        if self.per_class: sels['per_class'] = _class_sels(F, ths, zd)
-        rows = {}
-        for r,sel in sels.items():
-            if sel is None: rows[r] = dict(in_sample=math.nan, cv=math.nan, se=math.nan); continue
-            cv,ins = _pooled(m, F, sel[0], zd),_pooled(m, F, sel[1], zd)
-            if math.isnan(cv) and st.codes: (cv,*reps),(ins,) = st.code_values([sel[0], sel[1]], [st.R, 0])
-            else: reps = st.boot_values(sel[0])
+        if self.per_class:
+            sels['per_class'] = _class_sels(F, ths, zd)
+            if self.shrink: sels['shrunk'] = _shrunk_sels(F, sels['per_class'], sels['global'], ths, self.shrink)
+        sels = {r:sels[r] for r in _rule_names if r in sels}
+        rows = {r:dict(in_sample=math.nan, cv=math.nan, se=math.nan) for r,s in sels.items() if s is None}
+        vals = {r:(_pooled(m, F, s[0], zd),_pooled(m, F, s[1], zd)) for r,s in sels.items() if s is not None}
+        # a per-sample monitor at per-class thresholds: the histograms cannot answer, the kept bins can (one pass for all such rules)
+        need = [r for r,(cv,_) in vals.items() if math.isnan(cv) and st.codes]
+        got = st.code_values([s for r in need for s in sels[r]], [st.R, 0]*len(need)) if need else []
+        for r,(cv,ins) in vals.items():
+            if r in need: (cv,*reps),(ins,) = got[2*need.index(r)],got[2*need.index(r)+1]
+            else: reps = st.boot_values(sels[r][0])
             rows[r] = dict(in_sample=ins, cv=cv, se=_se(np.asarray(reps, dtype=np.float64)))
-        rules = pd.DataFrame.from_dict(rows, orient='index').rename_axis('rule')
+        rules = pd.DataFrame.from_dict({r:rows[r] for r in sels}, orient='index').rename_axis('rule')
         i = int(in_g[0,0])
         ex = {f'{mm}_cv': _pooled(mm, F, _global_sels(mm, others, tab, ths, C)[0], zd) for mm in self.metrics}
         ex[f'{m}_se'] = _se(st.boot_values(in_g))
@@ -376,6 +393,7 @@ class ThresholdSweep(Callback):
             j = sels['per_class'][1][0]
             classes = dict(thresh=ths[j], f1=f1[np.arange(C),j], f1_at_best_thresh=f1[:,i], gain=f1[np.arange(C),j]-f1[:,i],
                            gain_cv=_pooled_class_f1(F, sels['per_class'][0], zd)-_pooled_class_f1(F, cv_g, zd))
+            if 'shrunk' in sels: classes['thresh_shrunk'] = ths[sels['shrunk'][1][0]]
         return dict(value=float(tab[m][i]), thresh=float(ths[i]), cv=ex[f'{m}_cv'], extra=ex, rules=rules, classes=classes,
                     h=st.h.view(st.K,C,-1,2).to(torch.int32).cpu(), fixed=self._fixed)
 
@@ -456,7 +474,7 @@ class ThresholdSweep(Callback):
 
     @property
     def rule(self)->str:
-        "The rule with the best held-out (`cv`) monitor at `chosen_epoch`: 'fixed', 'global' or 'per_class' (ties go to the simpler)."
+        "The rule with the best held-out (`cv`) monitor at `chosen_epoch`: 'fixed', 'global', 'shrunk' or 'per_class' (ties go to the simpler)."
         r = self.rules.cv.reindex([n for n in _rule_names if n in self.rules.index])
         v = r.to_numpy(dtype=np.float64)
         v = np.where(np.isnan(v), -np.inf, -v if self.monitor=='hamming' else v)
@@ -468,7 +486,7 @@ class ThresholdSweep(Callback):
 
     @property
     def class_thresholds(self)->pd.DataFrame:
-        "Per class at `chosen_epoch`: the threshold maximising its F1 (ties toward 0.5), its F1 there, and the gain over `best_thresh`, in-sample and on held-out folds (`gain_cv`)."
+        "Per class at `chosen_epoch`: the threshold maximising its F1 (ties toward 0.5), its F1 there, the gain over `best_thresh` in-sample and on held-out folds (`gain_cv`), and rule 'shrunk''s threshold."
         cls = self._snap()['classes']
         if cls is None: raise ValueError("no per-class sweep recorded: fit or validate with per_class=True first")
         return pd.DataFrame(cls, index=self._vocab(len(cls['thresh'])))
@@ -527,10 +545,11 @@ class ThresholdSweep(Callback):
             rule = self.rule if per_class is None else 'per_class' if per_class else 'global'
             if rule=='fixed': t = self._snap()['fixed']
             else:
-                t = torch.tensor(self.class_thresholds.thresh.to_numpy(), dtype=torch.float32) if rule=='per_class' else self.best_thresh
+                cls = rule in ('per_class','shrunk')
+                t = torch.tensor(self.class_thresholds['thresh' if rule=='per_class' else 'thresh_shrunk'].to_numpy(), dtype=torch.float32) if cls else self.best_thresh
                 edge = np.isin(np.atleast_1d(np.asarray(t, dtype=np.float64)), ths[[0,-1]])
                 if edge.any():
-                    warnings.warn(f"{'some per-class thresholds lie' if rule=='per_class' else f'the threshold {float(t):.4g} lies'} on the edge of the grid "
+                    warnings.warn(f"{'some per-class thresholds lie' if cls else f'the threshold {float(t):.4g} lies'} on the edge of the grid "
                                   f"({ths[0]:.4g} or {ths[-1]:.4g}): the model then predicts nearly every label or none, and the best may lie "
                                   f"beyond the grid. Check sweep.plot(), or widen `thresholds`", stacklevel=2)
         learn.loss_func.thresh = t

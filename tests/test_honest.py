@@ -1,6 +1,7 @@
 "Honest thresholds: cross-fitted rules, bootstrap errors and operating points against an independent NumPy/scikit-learn computation with the same folds and weights."
 import warnings, numpy as np, torch, pytest, sklearn.metrics as skm
 from hypothesis import example, given, settings, strategies as st
+from fastai.losses import BCEWithLogitsLossFlat
 from fastai_mlmetrics.all import *
 from fastai_mlmetrics.stats import sample_folds, poisson_weights
 from helpers import make_data, identity_learner
@@ -34,9 +35,13 @@ def oracle(p, y, mask, m, K, R):
     def cls(rows):  # each class's best F1 on `rows`
         return np.array([choose([skm.f1_score(np.where(mask[rows, j], 0, y[rows, j]), np.where(mask[rows, j], 0, p[rows, j] > t), zero_division=0)
                                  for t in THS]) for j in range(c)])
+    def shrunk(rows, lam=20):  # each class's best-F1 threshold pulled toward the global one by `lam` pseudo-positives, then the nearest grid point
+        npos = ((y[rows] == 1) & ~mask[rows]).sum(0)
+        t = (npos*THS[cls(rows)] + lam*THS[glob(rows)])/(npos + lam)
+        return np.abs(t[:, None] - THS).argmin(1)
     alls = np.ones(n, bool)
     rules = {'fixed': (np.full(c, 3), [np.full(c, 3)]*K), 'global': (np.full(c, glob(alls)), [np.full(c, glob(fold != k)) for k in range(K)]),
-             'per_class': (cls(alls), [cls(fold != k) for k in range(K)])}
+             'shrunk': (shrunk(alls), [shrunk(fold != k) for k in range(K)]), 'per_class': (cls(alls), [cls(fold != k) for k in range(K)])}
     out = {}
     for r, (ins, per_fold) in rules.items():
         cvpred = p > THS[np.stack(per_fold)[fold]]
@@ -62,7 +67,7 @@ def test_rules_match_an_independent_cross_fit(seed, n, c, bs, m, masked, empty_c
     for r, (ins, cv, se) in exp.items():
         np.testing.assert_allclose(got.loc[r].to_numpy(float), [ins, cv, se], rtol=0, atol=1e-9, err_msg=r)
     np.testing.assert_allclose(sw.best[f'{m}_cv'].iloc[0], exp['global'][1], atol=1e-9)
-    best = sw.rules.cv.reindex(['fixed', 'global', 'per_class'])
+    best = sw.rules.cv.reindex(['fixed', 'global', 'shrunk', 'per_class'])  # simplest first: ties go to it
     assert sw.rule == best.index[int(np.flatnonzero(np.isclose(-best if m == 'hamming' else best, (-best if m == 'hamming' else best).max(), atol=1e-12))[0])]
 
 def direct_points(p, y, con, target, rows):
@@ -120,14 +125,20 @@ def gen(n, prior, scale, shift, seed):
 
 @pytest.mark.parametrize('seed', [0, 1, 2])
 def test_rule_is_global_for_alike_classes_and_per_class_for_differing_ones(seed):
+    "Without shrinkage the rule is `per_class`; with it, it may be `shrunk`, the same per-class thresholds pulled toward the global one."
     alike = gen(1000, [.3]*8, [1.2]*8, [-1.]*8, seed)
     differ = gen(2000, [.02, .05, .1, .2, .3, .4, .5, .6], [3, 2.5, 2, 1.5, 1.2, 1, .8, .6], [-2, -1.5, -1, 0, .5, 1, 1, 1.5], seed)
-    for (x, y), exp in ((alike, 'global'), (differ, 'per_class')):
-        sw = ThresholdSweep(boot=0)
+    for (x, y), shrink, exp in ((alike, 20, {'global'}), (differ, 0, {'per_class'}), (differ, 20, {'shrunk', 'per_class'})):
+        sw = ThresholdSweep(boot=0, shrink=shrink)
         learn = identity_learner(x, y, [], cbs=sw)
         with learn.no_bar(), learn.no_logging(): learn.validate()
-        assert sw.rule == exp, sw.rules
-        if exp == 'per_class': assert sw.class_thresholds.thresh.std() > .1  # the classes want other thresholds
+        assert sw.rule in exp, sw.rules
+        ct = sw.class_thresholds  # `apply` ships the chosen rule's thresholds (seed 0's differing classes choose 'shrunk')
+        want = sw.best_thresh if sw.rule == 'global' else ct['thresh_shrunk' if sw.rule == 'shrunk' else 'thresh'].to_numpy()
+        learn.loss_func = BCEWithLogitsLossFlat()  # a loss with a `thresh` to set
+        np.testing.assert_allclose(np.asarray(sw.apply(learn), float), want, atol=1e-6)
+        if exp != {'global'}:  # the classes want other thresholds, and a per-class rule beats the global one on held-out folds
+            assert sw.class_thresholds.thresh.std() > .1 and sw.rules.cv[sw.rule] > sw.rules.cv['global'] + .005, sw.rules
 
 def test_report_intervals_are_percentiles_of_weighted_sklearn_replicates():
     p, y = make_data(3, 250, 5, empty_class=True, neg_rows=True, ties=False)

@@ -93,3 +93,9 @@ def test_add_to_recorder_false_adds_no_column():
 def test_unknown_metric_is_refused():
     import pytest
     with pytest.raises(ValueError, match='unknown sweep metric'): ThresholdSweep(metrics=('f2_samples',))
+
+def test_bad_folds_and_shrink_are_refused():
+    import pytest
+    with pytest.raises(ValueError, match='folds must be at least 2'): ThresholdSweep(folds=1)
+    with pytest.raises(ValueError, match='shrink is a count of pseudo-positives'): ThresholdSweep(shrink=-1)
+    with pytest.raises(ValueError, match='shrink is a count of pseudo-positives'): ThresholdSweep(shrink=float('nan'))
