@@ -3,7 +3,7 @@ per-class rules; and with 5 folds alone), torchmetrics' binned MultilabelPrecisi
 threshold), our single-threshold F1, and the report's 200-replicate bootstrap counts as a metric; each in its own process.
 With `--before DIR`, a source tree of the sweep before cross-fitting (`git worktree add DIR d839871`) is timed in the same run.
 
-    python benchmarks/bench_sweep.py [--n 20000] [--c 1000] [--big 80000] [--reps 1] [--before DIR]
+    python benchmarks/bench_sweep.py [--n 20000] [--c 1000] [--big 80000] [--reps 1] [--rounds 1] [--before DIR]
     python benchmarks/bench_sweep.py --extreme [--n 20000] [--c 20000] [--before DIR]   # extreme multi-label: time and state only
 """
 import json, sys
@@ -71,8 +71,8 @@ def extreme():
 def main():
     if '--extreme' in sys.argv: return extreme()
     a = cli(__doc__, reps=1, before=None)
-    r, big = run_all(__file__, a, ('none', 'sweep', 'sweep_k5', 'sweep_k5_boot', 'f1_one', 'boot_f1', 'naive_loop', 'torchmetrics_curve'), 'sweep')
-    if a.before: r['sweep_before'] = run_child(__file__, 'sweep_before', a.n, a.c, a.reps, src=a.before)
+    cfgs = ('none', 'sweep', 'sweep_k5', 'sweep_k5_boot', 'f1_one', 'boot_f1', 'naive_loop', 'torchmetrics_curve') + (('sweep_before',) if a.before else ())
+    r, big = run_all(__file__, a, cfgs, 'sweep', srcs={'sweep_before': a.before})
     print_table(r, f"Learner.validate, {a.n:,} x {a.c:,} logits, {T} thresholds, batch 256, best of {a.reps}", 20)
     print(f"torchmetrics curve / sweep:  {metric_s(r,'torchmetrics_curve')/metric_s(r,'sweep'):8.1f}x")
     print(f"naive loop / sweep:          {metric_s(r,'naive_loop')/metric_s(r,'sweep'):8.1f}x")
