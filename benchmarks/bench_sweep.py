@@ -71,7 +71,8 @@ def extreme():
 def main():
     if '--extreme' in sys.argv: return extreme()
     a = cli(__doc__, reps=1, before=None)
-    cfgs = ('none', 'sweep', 'sweep_k5', 'sweep_k5_boot', 'f1_one', 'boot_f1', 'naive_loop', 'torchmetrics_curve') + (('sweep_before',) if a.before else ())
+    # the sweeps compared run next to each other, the slow configurations last
+    cfgs = ('none', *(('sweep_before',) if a.before else ()), 'sweep_k5', 'sweep_k5_boot', 'sweep', 'f1_one', 'boot_f1', 'naive_loop', 'torchmetrics_curve')
     r, big = run_all(__file__, a, cfgs, 'sweep', srcs={'sweep_before': a.before})
     print_table(r, f"Learner.validate, {a.n:,} x {a.c:,} logits, {T} thresholds, batch 256, best of {a.reps}", 20)
     print(f"torchmetrics curve / sweep:  {metric_s(r,'torchmetrics_curve')/metric_s(r,'sweep'):8.1f}x")

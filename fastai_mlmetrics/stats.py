@@ -230,9 +230,11 @@ def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, row:Tensor,
     idx = code + row*(T1*2)
     n = rows*T1*2
     if out is not None:  # no temporary histogram to clear and add: cheaper when it is large; exact in integers, in any order
-        # column by column: a per-class histogram then takes one class's entries in turn, whose adds stay in its block, in cache
-        idx = idx.t().reshape(-1)
-        return out.index_add_(0, idx, out.new_ones(()).expand(len(idx)) if keep is None else keep.t().reshape(-1).to(out.dtype)).view(-1,T1,2)
+        # on the CPU column by column: a per-class histogram then takes one class's entries in turn, whose adds stay in its
+        # block, in cache; a GPU keeps the row order, which spreads a warp's atomic adds over the classes
+        if idx.device.type=='cpu': idx,keep = idx.t(),(None if keep is None else keep.t())
+        idx = idx.reshape(-1)
+        return out.index_add_(0, idx, out.new_ones(()).expand(len(idx)) if keep is None else keep.reshape(-1).to(out.dtype)).view(-1,T1,2)
     if keep is not None: idx = torch.where(keep, idx, n)
     return bincount_nosync(idx.reshape(-1), n+1)[:n].view(-1,T1,2)
 
@@ -341,8 +343,8 @@ class BootCounts:
         v,n = W@torch.cat([q, (fp+fn)[:,None], nk[:,None]], 1),W.sum(1)
         # the counts add up in the product's dtype (a third of float64's memory traffic), moved on to float64 before they could
         # stop being exact: 2^31 in int32, 2^24 in float32, with weights up to 23
-        if self._pn + len(W[0]) > (2**31 if c.dtype==torch.int32 else 2**24)//23: self._flush()
-        self._part,self._pn = (c if self._part is None else self._part.add_(c)),self._pn+len(W[0])
+        if self._pn + len(scores) > (2**31 if c.dtype==torch.int32 else 2**24)//23: self._flush()
+        self._part,self._pn = (c if self._part is None else self._part.add_(c)),self._pn+len(scores)
         self.v,self.n = (v,n) if self.v is None else (self.v.add_(v),self.n.add_(n))
 
     def _flush(self):
