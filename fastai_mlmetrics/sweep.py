@@ -375,8 +375,9 @@ class ThresholdSweep(Callback):
         sels = {r:sels[r] for r in _rule_names if r in sels}
         rows = {r:dict(in_sample=math.nan, cv=math.nan, se=math.nan) for r,s in sels.items() if s is None}
         vals = {r:(_pooled(m, F, s[0], zd),_pooled(m, F, s[1], zd)) for r,s in sels.items() if s is not None}
-        # a per-sample monitor at per-class thresholds: the histograms cannot answer, the kept bins can (one pass for all such rules)
-        need = [r for r,(cv,_) in vals.items() if math.isnan(cv) and st.codes]
+        # a per-sample monitor at per-class thresholds: the histograms cannot answer, the kept bins can (one pass for all such rules);
+        # the cross-fitted and in-sample thresholds may differ in kind (one the same for every class, the other not): both from the bins
+        need = [r for r,v in vals.items() if np.isnan(v).any() and st.codes]
         got = st.code_values([s for r in need for s in sels[r]], [st.R, 0]*len(need)) if need else []
         for r,(cv,ins) in vals.items():
             if r in need: (cv,*reps),(ins,) = got[2*need.index(r)],got[2*need.index(r)+1]
