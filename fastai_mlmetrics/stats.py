@@ -337,7 +337,7 @@ class BootCounts:
         c = _wsum01(W, on)  # int32 on the CPU, float32 on a GPU
         # per-sample counts as a product too (far faster than bool sums): `on` times three blocks of ones
         tp,npred,npos = _wsum01(on, torch.arange(3*C, device=on.device)[:,None]//C == torch.arange(3, device=on.device)).to(ft).unbind(1)
-        nk = torch.full_like(tp, pred.shape[1]) if keep is None else keep.sum(1).to(ft)
+        nk = torch.full_like(tp, C) if keep is None else keep.sum(1).to(ft)
         fp,fn = npred-tp,npos-tp
         q = _fixed_point(_sample_q(tp, fp, fn, self.zd))
         v,n = W@torch.cat([q, (fp+fn)[:,None], nk[:,None]], 1),W.sum(1)

@@ -389,8 +389,7 @@ class ThresholdSweep(Callback):
         ex[f'{m}_se'] = _se(st.boot_values(in_g))
         classes = None
         if self.per_class:
-            (tp,fp,fn,_),_,_ = F
-            f1 = _prf('f1', tp.sum(0), fp.sum(0), fn.sum(0), zd)  # [C,T]
+            f1 = st.class_f1()  # [C,T]
             j = sels['per_class'][1][0]
             classes = dict(thresh=ths[j], f1=f1[np.arange(C),j], f1_at_best_thresh=f1[:,i], gain=f1[np.arange(C),j]-f1[:,i],
                            gain_cv=_pooled_class_f1(F, sels['per_class'][0], zd)-_pooled_class_f1(F, cv_g, zd))
