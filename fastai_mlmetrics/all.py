@@ -9,13 +9,13 @@ __all__ = []
 
 # %% ../nbs/90_all.ipynb #5e1c5291
 from .metrics import (accuracy_multi, AccuracyMulti, F1ScoreMulti, FBetaMulti, PrecisionMulti, RecallMulti, JaccardMulti,
-    SpecificityMulti, HammingLossMulti, MatthewsCorrCoefMulti, ExactMatchMulti, BrierScoreMulti, RocAucMulti, APScoreMulti,
-    CoverageErrorMulti, LabelRankingAPMulti, RankingLossMulti, ScoreMulti, TorchMetric)
+    SpecificityMulti, NPVMulti, HammingLossMulti, MatthewsCorrCoefMulti, ExactMatchMulti, BrierScoreMulti, RocAucMulti, APScoreMulti,
+    CoverageErrorMulti, LabelRankingAPMulti, RankingLossMulti, ScoreMulti, TorchMetric, multilabel_stat_scores)
 from .sweep import ThresholdSweep, sweep_metrics
 from .report import multilabel_report, check_metrics, metric_problems, CheckMetricsCallback
 from .data import make_multilabel_digits, digits_dls
 from .interpret import MultiLabelInterpretation
 __all__ = ['accuracy_multi', 'AccuracyMulti', 'F1ScoreMulti', 'FBetaMulti', 'PrecisionMulti', 'RecallMulti', 'JaccardMulti',
-           'SpecificityMulti', 'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'BrierScoreMulti', 'RocAucMulti', 'APScoreMulti',
-           'CoverageErrorMulti', 'LabelRankingAPMulti', 'RankingLossMulti', 'ScoreMulti', 'TorchMetric', 'ThresholdSweep', 'sweep_metrics',
+           'SpecificityMulti', 'NPVMulti', 'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'BrierScoreMulti', 'RocAucMulti', 'APScoreMulti',
+           'CoverageErrorMulti', 'LabelRankingAPMulti', 'RankingLossMulti', 'ScoreMulti', 'TorchMetric', 'multilabel_stat_scores', 'ThresholdSweep', 'sweep_metrics',
            'multilabel_report', 'check_metrics', 'metric_problems', 'CheckMetricsCallback', 'make_multilabel_digits', 'digits_dls', 'MultiLabelInterpretation']

@@ -23,6 +23,10 @@ def check_shapes(preds:Tensor, # predictions, `(samples, labels)`
         if not isinstance(x, Tensor): raise TypeError(f"{n} must be a torch.Tensor, got {type(x).__name__}")
     if preds.device != targs.device:
         raise ValueError(f"preds are on {preds.device} but targs are on {targs.device}: move both to one device")
+    if preds.ndim==2 and targs.ndim==1 and len(targs)==len(preds) and preds.shape[1]>1 and not targs.is_floating_point():
+        raise ValueError(f"the targets look single-label (one class index per sample, shape {tuple(targs.shape)}) while preds have "
+                         f"{preds.shape[1]} columns: these metrics score multi-label data. For single-label classification use fastai's "
+                         f"accuracy or F1Score; for multi-label data, label with MultiCategoryBlock (multi-hot targets)")
     if preds.ndim != 2 or targs.ndim != 2:
         fix = " (use x[None] for one sample, x[:,None] for one label)" if 1 in (preds.ndim,targs.ndim) else ""
         raise ValueError(f"multi-label inputs must be 2-D (samples, labels); got preds {tuple(preds.shape)} "
@@ -33,25 +37,26 @@ def check_shapes(preds:Tensor, # predictions, `(samples, labels)`
         raise TypeError(f"preds must be floating point (logits or probabilities), got {preds.dtype}")
 
 # %% ../nbs/00_core.ipynb #f8e376f2
-def check_thresh(thresh, # a float in [0,1), or one per class
+def check_thresh(thresh, # a float in [0,1], or one per class (1 predicts nothing)
                  name='thresh'):
-    "Return `thresh` as a float, or a float64 CPU tensor of per-class thresholds, after checking it lies in [0,1)."
-    if isinstance(thresh, (bool,str,bytes)) or thresh is None: raise TypeError(f"{name} must be a number in [0,1) or one per class, got {thresh!r}")
+    "Return `thresh` as a float, or a float64 CPU tensor of per-class thresholds, after checking it lies in [0,1]."
+    if isinstance(thresh, (bool,str,bytes)) or thresh is None: raise TypeError(f"{name} must be a number in [0,1] or one per class, got {thresh!r}")
     try: t = torch.as_tensor(thresh, dtype=torch.float64).detach().cpu()
-    except (TypeError, ValueError, RuntimeError): raise TypeError(f"{name} must be a number in [0,1) or one per class, got {thresh!r}") from None
+    except (TypeError, ValueError, RuntimeError): raise TypeError(f"{name} must be a number in [0,1] or one per class, got {thresh!r}") from None
     if t.ndim > 1: raise ValueError(f"{name} must be a scalar or 1-D (one per class), got shape {tuple(t.shape)}")
-    bad = t[~((t>=0) & (t<1))]
+    bad = t[~((t>=0) & (t<=1))]
     if len(bad.reshape(-1)):
         v = bad.reshape(-1)[0].item()
         hint = f"; for a logit cut-off z, use thresh=sigmoid(z) (here {torch.sigmoid(torch.tensor(v)).item():.4f})" if math.isfinite(v) else ""
-        raise ValueError(f"{name}={v:g} is outside [0,1): thresholds apply to probabilities "
+        raise ValueError(f"{name}={v:g} is outside [0,1]: thresholds apply to probabilities "
                          f"(after the sigmoid when sigmoid=True){hint}")
     return t.item() if t.ndim==0 else t
 
 # %% ../nbs/00_core.ipynb #e4c26701
 _flag_msgs = ("predictions contain NaN: the model's outputs diverged (lower the learning rate, or check the inputs and the loss)",
               "probabilities lie outside [0,1] (or are infinite) with sigmoid=False: pass logits with sigmoid=True, or probabilities with sigmoid=False",
-              "targets must be 0 or 1 (or ignore_index)")
+              "targets must be 0 or 1 (or ignore_index): targets between 0 and 1 (label smoothing, MixUp, CutMix) belong to the loss, "
+              "and a metric scores the 0/1 labels")
 
 def value_flags(preds:Tensor, # predictions
                 targs:Tensor, # targets
@@ -111,6 +116,7 @@ def prep(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, la
 def _floor_cut(t:float, sigmoid:bool, dtype:torch.dtype)->float:
     "The largest `dtype` number at or below `logit(t)` (or `t`), computed exactly."
     if t<=0: return -math.inf if sigmoid else 0.
+    if t>=1: return math.inf if sigmoid else 1.  # nothing lies above: a threshold of 1 predicts no label
     with localcontext() as ctx:
         ctx.prec = 50
         d = Decimal(t)

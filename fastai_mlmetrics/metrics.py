@@ -6,19 +6,21 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/metrics.html.md"""
 
 # %% ../nbs/02_metrics.ipynb #23c6e296
 from __future__ import annotations
-import copy, math, numbers, re, warnings, weakref, torch
+import copy, math, numbers, re, sys, warnings, weakref, torch
 from torch import Tensor
-from fastai.learner import Metric, Learner
+from fastai.learner import Metric, Learner, Recorder
+from fastai.callback.tracker import TrackerCallback
 from .core import *
 from .stats import *
 from .distributed import *
 
 # %% auto #0
-__all__ = ['cut_for', 'warn_zero_thresh', 'Accumulator', 'StatScores', 'check_once', 'SharedMetric', 'ScoreMulti', 'F1ScoreMulti',
-           'FBetaMulti', 'PrecisionMulti', 'RecallMulti', 'JaccardMulti', 'SpecificityMulti', 'CountMetric',
-           'AccuracyMulti', 'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'accuracy_multi',
-           'BrierAcc', 'BrierScoreMulti', 'ScoresAcc', 'score_groups', 'partial_auroc_groups', 'RankMetric',
-           'RocAucMulti', 'APScoreMulti', 'RankingAcc', 'LabelRankMetric', 'CoverageErrorMulti', 'LabelRankingAPMulti',
+__all__ = ['cut_for', 'warn_zero_thresh', 'Accumulator', 'StatScores', 'batch_targets', 'check_trackers', 'check_once',
+           'SharedMetric', 'ScoreMulti', 'F1ScoreMulti', 'FBetaMulti', 'PrecisionMulti', 'RecallMulti', 'JaccardMulti',
+           'SpecificityMulti', 'NPVMulti', 'CountMetric', 'EntryRateMulti', 'AccuracyMulti', 'HammingLossMulti',
+           'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'accuracy_multi', 'multilabel_stat_scores', 'BrierAcc',
+           'BrierScoreMulti', 'ScoresAcc', 'score_groups', 'partial_auroc_groups', 'RankMetric', 'RocAucMulti',
+           'APScoreMulti', 'RankingAcc', 'LabelRankMetric', 'CoverageErrorMulti', 'LabelRankingAPMulti',
            'RankingLossMulti', 'TorchMetric']
 
 # %% ../nbs/02_metrics.ipynb #672d9d97
@@ -121,6 +123,47 @@ class StatScores(Accumulator):
 # %% ../nbs/02_metrics.ipynb #f8700b69
 _shared,_checked = weakref.WeakKeyDictionary(),weakref.WeakKeyDictionary()
 
+def batch_targets(learn, k:int)->tuple:
+    "The targets of the batch's first `k` rows, and a flag (or `None`): in a training pass, soft targets (MixUp, CutMix, label smoothing) become their dominant label."
+    y = learn.y[:k]
+    if not (getattr(learn, 'training', False) and y.is_floating_point()): return y,None
+    soft = (y>0)&(y<1)
+    # other values stay, so a target of 2 is still refused; the flag is read once, at `value`: no host sync per batch
+    return torch.where(soft, (y>0.5).to(y.dtype), y),soft.any()[None]
+
+def _warn_soft(flag:Tensor|None, name:str):
+    "Say, once per pass, that a training pass's soft targets were scored against their dominant label."
+    if flag is not None and flag.any().item():
+        warnings.warn(f"{name}: the training targets lie between 0 and 1 (MixUp, CutMix or label smoothing), so this training-time "
+                      f"metric (recorder.train_metrics=True) scores each entry against its dominant label (target > 0.5); "
+                      f"the validation columns score the real 0/1 labels", stacklevel=3)
+
+def _building_recorder():
+    "The `Recorder` whose `before_fit` is reading the metrics' names up the call stack, or `None`."
+    f = sys._getframe(2)
+    for _ in range(16):  # Recorder.before_fit -> L.attrgot -> (fastcore, nine frames in 1.8) -> the `name` property
+        if f is None: return None
+        if f.f_code.co_name=='before_fit' and isinstance(f.f_locals.get('self'), Recorder): return f.f_locals['self']
+        f = f.f_back
+
+def check_trackers(metric):
+    "While fastai's Recorder names its columns, raise if a tracker monitors fastai's name of one of our metrics, naming our column."
+    rec = _building_recorder()
+    learn = getattr(rec, 'learn', None)
+    ours = [m for m in getattr(learn, 'metrics', []) if isinstance(m, SharedMetric)]
+    if not ours or ours[0] is not metric: return  # once per fit, from the first of ours
+    cols = {m._name or m.default_name if isinstance(m, SharedMetric) else getattr(m, 'name', None) for m in learn.metrics}
+    cols |= {f'{p}_{c}' for c in cols|{'loss'} for p in ('train','valid')}
+    for cb in learn.cbs:
+        mon = getattr(cb, 'monitor', None)
+        if not isinstance(cb, TrackerCallback) or mon in cols: continue
+        base = re.sub('^(train|valid)_', '', mon)
+        alt = [m._name or m.default_name for m in ours if m.fastai_name==base]
+        if alt:  # a LookupError: fastcore's `attrgot`, which reads the names, turns a ValueError into a missing name
+            raise LookupError(f"{type(cb).__name__}(monitor={mon!r}): there is no column {mon!r}. fastai names {type(ours[0]).__name__ if len(alt)==1 else 'that metric'}'s "
+                             f"column {base!r}; ours is named by its average ({', '.join(map(repr, alt))}), so two averages never collide. "
+                             f"Monitor {alt[0]!r}, or pass name={base!r} to the metric to keep fastai's column")
+
 def check_once(learn):
     "`check_metrics(learn)` the first time one of our objects sees a batch of `learn` (again if its metrics change)."
     ms = getattr(learn, 'metrics', None)
@@ -133,13 +176,13 @@ def check_once(learn):
 
 class SharedMetric(Metric):
     "A fastai `Metric` whose state lives in an accumulator shared per learner by every metric with the same `key`."
-    def __init__(self, name=None): self._name,self._acc,self._pending = name,None,True
+    def __init__(self, name=None): self._name,self._acc,self._pending,self._soft = name,None,True,None
     @property
     def key(self): raise NotImplementedError
     def new_acc(self)->Accumulator: raise NotImplementedError
     def compute(self, s:dict): raise NotImplementedError
 
-    def reset(self): self._pending = True
+    def reset(self): self._pending,self._soft = True,None
 
     def accumulate(self, learn):
         if isinstance(learn, Learner) and self.per_class:
@@ -154,11 +197,14 @@ class SharedMetric(Metric):
             self._pending = False
         if acc.last is not learn.pred:
             k = valid_rows(learn, len(learn.pred))  # drop DistributedDL's padding
-            self._update(acc, learn.pred[:k], learn.y[:k])
+            y,soft = batch_targets(learn, k)
+            self._soft = merge_flags(self._soft, soft)
+            self._update(acc, learn.pred[:k], y)
             acc.last = learn.pred
         self._acc = acc
 
     def _value(self, acc):
+        _warn_soft(self._soft, self.name)
         s = None if acc is None else acc.sums(self.name)
         if s is None: return None  # nothing accumulated (`predict`, `summary`, an empty set): fastai's `AvgMetric` gives None too
         v = self.compute(s)
@@ -166,7 +212,7 @@ class SharedMetric(Metric):
 
     def __getstate__(self):
         # the accumulated state belongs to one validation pass: it never ships in `export.pkl` (exact AUROC/AP hold every score)
-        return {**self.__dict__, '_acc':None, '_pending':True}
+        return {**self.__dict__, '_acc':None, '_pending':True, '_soft':None}
 
     @property
     def value(self):
@@ -187,10 +233,14 @@ class SharedMetric(Metric):
     def per_class(self)->bool:
         "Does `value` hold one number per class (`average=None`)?"
         return getattr(self, 'acc_average', getattr(self, 'average', 'x')) is None
+    fastai_name = None  # the column fastai's metric of the same class is named
     @property
-    def name(self): return self._name or self.default_name
+    def name(self):
+        check_trackers(self)
+        return self._name or self.default_name
     @name.setter
     def name(self, v): self._name = v
+
 
 # %% ../nbs/02_metrics.ipynb #14ce4abd
 def _avg_name(average): return 'per_class' if average is None else average
@@ -199,10 +249,10 @@ def _check_pos_label(pos_label):
     if pos_label!=1: raise ValueError(f"pos_label={pos_label!r}: multi-label targets count 1 as positive; scikit-learn ignores pos_label unless average='binary'")
 
 class ScoreMulti(SharedMetric):
-    "A score from per-class/per-sample counts (`score`: 'fbeta', 'precision', 'recall', 'jaccard', 'specificity'), averaged as scikit-learn."
+    "A score from per-class/per-sample counts (`score`: 'fbeta', 'precision', 'recall', 'jaccard', 'specificity', 'npv'), averaged as scikit-learn."
     def __init__(self,
         score:str='fbeta', # which score
-        thresh=0.5, # probability threshold in [0,1), or one per class
+        thresh=0.5, # probability threshold in [0,1] (1: predict nothing), or one per class
         sigmoid:bool=True, # inputs are logits
         average:str|None='macro', # 'micro', 'macro', 'weighted', 'samples', or None for a per-class tensor
         beta:float=1., # beta of F-beta
@@ -212,7 +262,7 @@ class ScoreMulti(SharedMetric):
         ignore_index:int|None=None, # target value masking an entry out
         name:str|None=None, # column name in the Recorder
     ):
-        if score not in ('fbeta','precision','recall','jaccard','specificity'): raise ValueError(f"unknown score {score!r}")
+        if score not in ('fbeta','precision','recall','jaccard','specificity','npv'): raise ValueError(f"unknown score {score!r}")
         check_average(average)
         if score=='fbeta' and not (beta>0 and math.isfinite(beta)): raise ValueError(f"beta must be positive and finite, got {beta}")
         check_zero_division(zero_division)
@@ -240,6 +290,7 @@ class ScoreMulti(SharedMetric):
 # %% ../nbs/02_metrics.ipynb #5de044cb
 class F1ScoreMulti(ScoreMulti):
     "F1 score for multi-label classification, computed on the device (drop-in for fastai's)."
+    fastai_name = 'f1_score'
     def __init__(self, thresh=0.5, sigmoid=True, labels=None, pos_label=1, average='macro', sample_weight=None,
                  zero_division='warn', ignore_index=None, name=None):
         _check_pos_label(pos_label)
@@ -247,6 +298,7 @@ class F1ScoreMulti(ScoreMulti):
 
 class FBetaMulti(ScoreMulti):
     "F-beta score with `beta` for multi-label classification, computed on the device (drop-in for fastai's)."
+    fastai_name = 'fbeta_score'
     def __init__(self, beta, thresh=0.5, sigmoid=True, labels=None, pos_label=1, average='macro', sample_weight=None,
                  zero_division='warn', ignore_index=None, name=None):
         _check_pos_label(pos_label)
@@ -254,6 +306,7 @@ class FBetaMulti(ScoreMulti):
 
 class PrecisionMulti(ScoreMulti):
     "Precision for multi-label classification, computed on the device (drop-in for fastai's)."
+    fastai_name = 'precision_score'
     def __init__(self, thresh=0.5, sigmoid=True, labels=None, pos_label=1, average='macro', sample_weight=None,
                  zero_division='warn', ignore_index=None, name=None):
         _check_pos_label(pos_label)
@@ -261,6 +314,7 @@ class PrecisionMulti(ScoreMulti):
 
 class RecallMulti(ScoreMulti):
     "Recall for multi-label classification, computed on the device (drop-in for fastai's)."
+    fastai_name = 'recall_score'
     def __init__(self, thresh=0.5, sigmoid=True, labels=None, pos_label=1, average='macro', sample_weight=None,
                  zero_division='warn', ignore_index=None, name=None):
         _check_pos_label(pos_label)
@@ -268,6 +322,7 @@ class RecallMulti(ScoreMulti):
 
 class JaccardMulti(ScoreMulti):
     "Jaccard score for multi-label classification, computed on the device (drop-in for fastai's)."
+    fastai_name = 'jaccard_score'
     def __init__(self, thresh=0.5, sigmoid=True, labels=None, pos_label=1, average='macro', sample_weight=None,
                  zero_division='warn', ignore_index=None, name=None):
         _check_pos_label(pos_label)
@@ -279,6 +334,12 @@ class SpecificityMulti(ScoreMulti):
                  zero_division='warn', ignore_index=None, name=None):
         super().__init__('specificity', thresh, sigmoid, average, 1., labels, sample_weight, zero_division, ignore_index, name)
 
+class NPVMulti(ScoreMulti):
+    "Negative predictive value `tn/(tn+fn)`: of the labels predicted absent, the share truly absent (so `weighted` weighs classes by their negatives)."
+    def __init__(self, thresh=0.5, sigmoid=True, labels=None, average='macro', sample_weight=None,
+                 zero_division='warn', ignore_index=None, name=None):
+        super().__init__('npv', thresh, sigmoid, average, 1., labels, sample_weight, zero_division, ignore_index, name)
+
 # %% ../nbs/02_metrics.ipynb #32110d76
 class CountMetric(ScoreMulti):
     "A metric read off `StatScores` by `fn(sums)`: the base of accuracy, Hamming loss, MCC and exact match."
@@ -289,23 +350,32 @@ class CountMetric(ScoreMulti):
     @property
     def default_name(self): return self._nm
 
-class AccuracyMulti(CountMetric):
-    "Label-wise accuracy from accumulated counts: `accuracy_multi` as a class, exact under DDP."
-    def __init__(self, thresh=0.5, sigmoid=True, average='micro', labels=None, sample_weight=None, ignore_index=None, name=None):
+class EntryRateMulti(CountMetric):
+    "A share of the label decisions, `fn(sums, average)`, over all entries (`micro`) or per class, then averaged: the base of accuracy and Hamming loss."
+    _stem = None
+    def __init__(self, thresh=0.5, sigmoid=True, labels=None, sample_weight=None, ignore_index=None, name=None,
+                 average='micro', # 'micro' (all entries, fastai's), 'macro', 'weighted' (by positives, as torchmetrics) or None (per class)
+                ):
         super().__init__(thresh, sigmoid, labels, sample_weight, ignore_index, name)
         check_accuracy_average(average)
         self.acc_average = average
-    def compute(self, s): return accuracy_compute(s, self.acc_average)
+    def compute(self, s): return type(self)._fn(s, self.acc_average)
     @property
-    def default_name(self): return 'accuracy_multi' if self.acc_average=='micro' else f'accuracy_{_avg_name(self.acc_average)}'
+    def default_name(self): return self._nm if self.acc_average=='micro' else f'{self._stem}_{_avg_name(self.acc_average)}'
 
-class HammingLossMulti(CountMetric):
-    "Hamming loss (fraction of wrong label decisions) for multi-label classification (drop-in for fastai's)."
-    _fn,_nm = staticmethod(hamming_compute),'hamming_loss'
+class AccuracyMulti(EntryRateMulti):
+    "Label-wise accuracy from accumulated counts: `accuracy_multi` as a class, exact under DDP; `average` as torchmetrics' (`micro` is fastai's)."
+    _fn,_nm,_stem = staticmethod(accuracy_compute),'accuracy_multi','accuracy'
+    def __init__(self, thresh=0.5, sigmoid=True, average='micro', labels=None, sample_weight=None, ignore_index=None, name=None):
+        super().__init__(thresh, sigmoid, labels, sample_weight, ignore_index, name, average)
+
+class HammingLossMulti(EntryRateMulti):
+    "Hamming loss (fraction of wrong label decisions) for multi-label classification (drop-in for fastai's); `average` as `AccuracyMulti`."
+    _fn,_nm,_stem = staticmethod(hamming_compute),'hamming_loss','hamming_loss'
 
 class MatthewsCorrCoefMulti(CountMetric):
     "Matthews correlation over every (sample, label) decision; fastai's raises on multi-hot targets."
-    _fn,_nm = staticmethod(mcc_compute),'mcc'
+    _fn,_nm,fastai_name = staticmethod(mcc_compute),'mcc','matthews_corrcoef'
     def __init__(self, thresh=0.5, sigmoid=True, sample_weight=None, labels=None, ignore_index=None, name=None):
         super().__init__(thresh, sigmoid, labels, sample_weight, ignore_index, name)
 
@@ -316,11 +386,31 @@ class ExactMatchMulti(CountMetric):
 # %% ../nbs/02_metrics.ipynb #21a47663
 def accuracy_multi(inp:Tensor, targ:Tensor, thresh=0.5, sigmoid=True)->Tensor:
     "Label-wise accuracy of `inp > thresh` (after the sigmoid if `sigmoid`) against multi-hot `targ`, as fastai's."
+    if isinstance(inp, Tensor) and isinstance(targ, Tensor) and inp.shape==targ.shape and inp.ndim!=2:
+        # an element-wise mean, so any shape fastai takes (one sample's vectors from `predict`, say): labels on the last dim
+        inp,targ = inp.reshape(-1, inp.shape[-1] if inp.ndim else 1),targ.reshape(-1, targ.shape[-1] if targ.ndim else 1)
     x,pos,_,flags = prep(inp, targ, sigmoid)
     th = check_thresh(thresh)
     warn_zero_thresh(th, sigmoid)
     acc = ((x > cut_for(th, sigmoid, x))==pos).float().mean()
     return acc if flags is None else torch.where(flags[:3].any(), float('nan'), acc)
+
+def multilabel_stat_scores(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, labels)`
+                           targs:Tensor, # 0/1 targets
+                           thresh=0.5, # probability threshold in [0,1], or one per class
+                           sigmoid:bool=True, # `preds` are logits
+                           average:str|None='micro', # 'micro' (summed over labels), 'macro' (their mean), 'weighted' (by support) or None (per class)
+                           ignore_index:int|None=None, # target value masking an entry out
+                          )->Tensor:
+    "`[tp, fp, tn, fn, support]` of the decisions `prob > thresh`, as torchmetrics' `multilabel_stat_scores` (`[C,5]` with `average=None`)."
+    if average not in ('micro','macro','weighted',None): raise ValueError(f"average must be 'micro', 'macro', 'weighted' or None, got {average!r}")
+    acc = StatScores(thresh, sigmoid, ignore_index); acc.update(preds, targs)
+    s = acc.sums()
+    st = torch.stack([s['tp'],s['fp'],s['tn'],s['fn'],s['tp']+s['fn']], -1)  # [C,5]
+    if average is None: return st
+    if average=='micro': return st.sum(0)
+    w = torch.ones(len(st), dtype=torch.float64, device=st.device) if average=='macro' else st[:,4].double()
+    return safe_div((w[:,None]*st).sum(0), w.sum())  # torchmetrics' rule: all-zero weights give 0
 
 # %% ../nbs/02_metrics.ipynb #13cc7298
 class BrierAcc(Accumulator):
@@ -338,6 +428,7 @@ class BrierAcc(Accumulator):
 
 class BrierScoreMulti(SharedMetric):
     "Brier score summed over labels and averaged over samples, as fastai's (which thresholds first unless `thresh=None`)."
+    fastai_name = 'brier_score_loss'
     def __init__(self, thresh=0.5, sigmoid=True, sample_weight=None, pos_label=None, ignore_index=None, name=None):
         if pos_label not in (None,1): _check_pos_label(pos_label)
         super().__init__(name)
@@ -372,13 +463,13 @@ class ScoresAcc(Accumulator):
         return dict(scores=cat(cols[0]), pos=cat(cols[1]), keep=cat(cols[2]), w=cat(cols[3]))
 
 def _grid(thresholds)->Tensor:
-    "Sorted thresholds: `int` n gives n evenly spaced points in (0,1), otherwise the values given (each in [0,1))."
+    "Sorted thresholds: `int` n gives n evenly spaced points in (0,1), otherwise the values given (each in [0,1])."
     if isinstance(thresholds, numbers.Integral) and not isinstance(thresholds, bool):
         if thresholds<1: raise ValueError(f"thresholds={thresholds}: pass a positive number of evenly spaced thresholds, or the thresholds themselves")
         return uniform_grid(int(thresholds))
     if isinstance(thresholds, float) and thresholds>=1 and thresholds.is_integer():
         raise TypeError(f"thresholds={thresholds!r} is a float: pass {int(thresholds)} (an int) for that many evenly spaced thresholds, "
-                        f"or a list of thresholds in [0,1)")
+                        f"or a list of thresholds in [0,1]")
     t = check_thresh(thresholds, 'thresholds')
     if not isinstance(t, Tensor) or t.ndim!=1: t = torch.as_tensor([t], dtype=torch.float64)
     return t.sort().values
@@ -440,6 +531,8 @@ class RankMetric(SharedMetric):
     def default_name(self): return f"{self.kind}_{_avg_name(self.average)}"
 
     def compute(self, s):
+        if 'scores' in s and len(s['scores'])==0:  # no sample at all: nothing to rank
+            return torch.full(s['scores'].shape[1:] if self.average is None else (), math.nan, dtype=torch.float64)
         P,N = score_groups(s, 'labels' if self.average not in ('micro','samples') else self.average)
         res = ap_groups(P,N) if self.kind=='ap' else auroc_groups(P,N) if self.max_fpr is None else partial_auroc_groups(P,N,self.max_fpr)
         npos,nneg = P.sum(-1),N.sum(-1)
@@ -457,11 +550,13 @@ class RankMetric(SharedMetric):
 
 class RocAucMulti(RankMetric):
     "Area under the ROC curve for multi-label classification, on the device (drop-in for fastai's); `max_fpr` gives the partial AUC."
+    fastai_name = 'roc_auc_score'
     def __init__(self, sigmoid=True, average='macro', sample_weight=None, max_fpr=None, thresholds=None, ignore_index=None, name=None):
         super().__init__('roc_auc', sigmoid, average, sample_weight, thresholds, ignore_index, name, max_fpr)
 
 class APScoreMulti(RankMetric):
     "Average precision (mAP with `average='macro'`) for multi-label classification, on the device (drop-in for fastai's)."
+    fastai_name = 'average_precision_score'
     def __init__(self, sigmoid=True, average='macro', pos_label=1, sample_weight=None, thresholds=None, ignore_index=None, name=None):
         _check_pos_label(pos_label)
         super().__init__('ap', sigmoid, average, sample_weight, thresholds, ignore_index, name)
@@ -540,11 +635,11 @@ class TorchMetric(Metric):
             if need: raise TypeError(f"{cls.__name__} needs {', '.join(need)}: pass it to TorchMetric, e.g. TorchMetric({cls.__name__}, {need[0]}=...)")
         self.tm,self.sigmoid,self.ignore_index,self.kwargs = tm,sigmoid,ignore_index,kwargs
         self._name = name or _snake(cls.__name__)
-        self.m,self.flags,self.result = (None if isinstance(tm,type) else tm),None,None
+        self.m,self.flags,self.result,self._soft = (None if isinstance(tm,type) else tm),None,None,None
         if self.m is not None: self.m.validate_args = False
     def reset(self):
         if self.m is not None: self.m.reset()
-        self.flags = None
+        self.flags,self._soft = None,None
     def update(self, preds, targs):
         "Check, activate and pass one batch to the torchmetrics metric."
         x,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index)
@@ -558,22 +653,25 @@ class TorchMetric(Metric):
             raise ValueError(f"{self.name} was built for {n} labels, but the inputs have {probs.shape[1]}: use a new TorchMetric for this learner")
         if self.m.device!=probs.device: self.m.to(probs.device)
         t = pos.long() if keep is None else torch.where(keep, pos.long(), self.ignore_index)
-        self.m.update(probs, t)
+        if len(t): self.m.update(probs, t)  # an empty batch (all DistributedDL padding) adds nothing; torchmetrics cannot take it
     def accumulate(self, learn):
         check_once(learn)
         k = valid_rows(learn, len(learn.pred))
-        self.update(learn.pred[:k], learn.y[:k])
+        y,soft = batch_targets(learn, k)
+        self._soft = merge_flags(self._soft, soft)
+        self.update(learn.pred[:k], y)
     @property
     def value(self):
         "The Recorder's number (see the rule above); the full torchmetrics result is kept at `.result`."
         if self.m is None: return None  # nothing accumulated
+        _warn_soft(self._soft, self.name)
         fl = None if self.flags is None else reduce_sums({'f':self.flags})['f']
         raise_flags(fl, self.name); warn_flags(fl, self.sigmoid, self.name)
         self.result = self.m.compute()
         return _tm_scalar(self.result)
     def __getstate__(self):
         # a metric built here from a class is rebuilt at the next first batch; its state never ships in `export.pkl`
-        d = {**self.__dict__, 'flags':None, 'result':None}
+        d = {**self.__dict__, 'flags':None, 'result':None, '_soft':None}
         if isinstance(self.tm, type): d['m'] = None
         else: d['m'] = d['tm'] = copy.deepcopy(self.m); d['m'].reset()
         return d

@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings, numpy as np, pandas as pd, torch
 from torch import Tensor
 from fastcore.basics import patch
-from fastai.learner import Learner, AvgMetric
+from fastai.learner import Learner, AvgMetric, mk_metric
 from fastai.metrics import AccumMetric
 from fastai.callback.core import Callback
 import fastai.callback.progress  # noqa: F401 (Learner.no_bar)
@@ -17,6 +17,7 @@ from .core import *
 from .stats import *
 from .metrics import *
 from .metrics import ScoresAcc, RankMetric, StatScores, cut_for
+from .distributed import world
 from .sweep import SweepStats, ThresholdSweep, _best
 
 # %% auto #0
@@ -149,7 +150,7 @@ def _sk_fastai_factory(f):
 
 def metric_problems(metrics, preds:Tensor|None=None)->list:
     "The problems `check_metrics` warns about, as strings, for a list of fastai metrics (and optionally a batch of predictions)."
-    out,ms = [],list(metrics)
+    out,ms = [],[mk_metric(m) for m in metrics]  # as a Learner holds them: a plain function becomes an `AvgMetric`
     for m in ms:
         nm,f = _fn_name(m),getattr(m,'func',None)
         if isinstance(m, AvgMetric) and _sk_fastai_factory(getattr(f,'func',f)):
@@ -169,6 +170,9 @@ def metric_problems(metrics, preds:Tensor|None=None)->list:
                 out.append(f"{m.name} compares thresh={m.thresh} with the model's raw outputs, which are logits (outside [0,1]): pass sigmoid=True")
         elif isinstance(m, BrierScoreMulti) and m.thresh is not None:
             out.append(f"{m.name} has thresh={m.thresh}, so it scores hard 0/1 predictions (fastai's default): pass thresh=None for the Brier score of the probabilities")
+        if nm=='accuracy_multi' and isinstance(m, AvgMetric) and world()>1:
+            out.append(f"{m.name} is a plain function, which fastai averages batch by batch (AvgMetric), counting DistributedDL's padding: "
+                       f"under DDP its value is not the single-process one. Use AccuracyMulti(thresh=...), which counts each sample once")
         if nm=='accuracy_multi' and preds is not None:
             kw = getattr(f,'keywords',{}) or {}
             if kw.get('sigmoid') is False and ((preds<0)|(preds>1)).any():
@@ -179,9 +183,11 @@ def metric_problems(metrics, preds:Tensor|None=None)->list:
                    "(0.92 on PASCAL VOC). Add F1ScoreMulti(average='samples') and ExactMatchMulti()")
     return out
 
-def check_metrics(learn, preds:Tensor|None=None)->list:
-    "Warn about every metric of `learn` that cannot be right for multi-hot targets, naming the fix; return the messages."
-    out = metric_problems(learn.metrics, preds)
+def check_metrics(learn, # a `Learner`, or a list of metrics
+                  preds:Tensor|None=None, # a batch of the model's outputs, for the checks that read values
+                 )->list:
+    "Warn about every metric of `learn` (or in a list) that cannot be right for multi-hot targets, naming the fix; return the messages."
+    out = metric_problems(getattr(learn, 'metrics', learn), preds)
     for o in out: warnings.warn(o, stacklevel=2)
     return out
 

@@ -29,8 +29,8 @@ def fdtype(device)->torch.dtype:
     return torch.float32 if torch.device(device).type=='mps' else torch.float64
 
 def sample_kinds(betas=(1.,)): 
-    "Names of the per-sample scores `stat_update` sums: precision, recall, jaccard, specificity, then one F-beta per beta."
-    return ['precision','recall','jaccard','specificity',*[f'f{b:g}' for b in betas]]
+    "Names of the per-sample scores `stat_update` sums: precision, recall, jaccard, specificity, negative predictive value, then one F-beta per beta."
+    return ['precision','recall','jaccard','specificity','npv',*[f'f{b:g}' for b in betas]]
 
 def stat_update(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabilities
                 pos:Tensor, # bool targets `[B,C]`
@@ -51,8 +51,9 @@ def stat_update(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabili
     stn = nkeep(1)-stp-sfp-sfn
     stp_f = stp.to(ftype)
     # betas enter as Python scalars: a tensor made from them would be a host-to-device copy, and a sync, every batch
-    num = torch.stack([stp_f,stp_f,stp_f,stn.to(ftype), *[(1+b*b)*stp_f for b in betas]])
-    den = torch.stack([*torch.stack([spred,spos,stp+sfp+sfn,stn+sfp]).to(ftype), *[(1+b*b)*stp_f+b*b*sfn+sfp for b in betas]])
+    stn_f = stn.to(ftype)
+    num = torch.stack([stp_f,stp_f,stp_f,stn_f,stn_f, *[(1+b*b)*stp_f for b in betas]])
+    den = torch.stack([*torch.stack([spred,spos,stp+sfp+sfn,stn+sfp,stn+sfn]).to(ftype), *[(1+b*b)*stp_f+b*b*sfn+sfp for b in betas]])
     ok = den>0
     r = safe_div(num, den)
     w = torch.ones(len(stp), dtype=ftype, device=scores.device) if weight is None else weight.to(ftype)
@@ -66,7 +67,8 @@ def stat_update(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabili
 
 # %% ../nbs/01_stats.ipynb #b54622d9
 _scores = {'precision':('Precision','predicted'), 'recall':('Recall','true'), 'fbeta':('F-score','true nor predicted'),
-           'jaccard':('Jaccard','true or predicted'), 'specificity':('Specificity','negative')}
+           'jaccard':('Jaccard','true or predicted'), 'specificity':('Specificity','negative'),
+           'npv':('Negative predictive value','predicted negative')}
 averages = ('micro','macro','weighted','samples',None)
 
 def check_average(average):
@@ -93,10 +95,10 @@ def _ratio(score, s, beta=1., micro=False):
     tp,fp,fn,tn = (s[k].sum() if micro else s[k] for k in ('tp','fp','fn','tn'))
     b2 = beta*beta
     return {'precision':(tp,tp+fp), 'recall':(tp,tp+fn), 'fbeta':((1+b2)*tp,(1+b2)*tp+b2*fn+fp),
-            'jaccard':(tp,tp+fp+fn), 'specificity':(tn,tn+fp)}[score]
+            'jaccard':(tp,tp+fp+fn), 'specificity':(tn,tn+fp), 'npv':(tn,tn+fn)}[score]
 
 def stat_compute(s:dict, # summed counts from `stat_update`
-                 score:str='fbeta', # 'precision', 'recall', 'fbeta', 'jaccard' or 'specificity'
+                 score:str='fbeta', # 'precision', 'recall', 'fbeta', 'jaccard', 'specificity' or 'npv' (negative predictive value)
                  average:str|None='macro', # 'micro', 'macro', 'weighted', 'samples' or None (per class)
                  zero_division='warn', # value for a zero denominator: 'warn' (0 and a warning), 0, 1 or nan
                  beta:float=1., # beta of F-beta
@@ -117,7 +119,8 @@ def stat_compute(s:dict, # summed counts from `stat_update`
     if zero_division=='warn' and bad.any(): _warn(score, 'labels' if average!='micro' else 'micro')
     res = safe_div(num, den, zd)
     if average in ('micro',None): return res
-    w = None if average=='macro' else (s['tn']+s['fp'] if score=='specificity' else s['tp']+s['fn']).to(ft)
+    # the scores of the negated labels (specificity is their recall, NPV their precision) weigh each class by its negatives
+    w = None if average=='macro' else (s['tn']+s['fp'] if score in ('specificity','npv') else s['tp']+s['fn']).to(ft)
     return nanaverage(res, w, skipnan=score!='jaccard')
 
 def _warn(score, where):
@@ -130,22 +133,26 @@ def _warn(score, where):
 
 # %% ../nbs/01_stats.ipynb #77222d57
 def check_accuracy_average(average):
-    "Raise unless `average` is one that label-wise accuracy supports: 'micro', 'macro' or None."
-    if average not in ('micro','macro',None): raise ValueError(f"accuracy supports average 'micro', 'macro' or None, got {average!r}")
+    "Raise unless `average` is one that label-wise accuracy and Hamming loss support: 'micro', 'macro', 'weighted' or None."
+    if average not in ('micro','macro','weighted',None):
+        raise ValueError(f"label-wise accuracy and Hamming loss support average 'micro', 'macro', 'weighted' or None, got {average!r}")
 
-def accuracy_compute(s:dict, average:str|None='micro')->Tensor:
-    "Label-wise accuracy `(tp+tn)/entries`: over all entries (`micro`), per class (`None`) or its class mean (`macro`)."
+def _entry_rate(s:dict, num:tuple, average:str|None)->Tensor:
+    "The share of kept entries counted in `num` (keys of `s`): over all entries (`micro`), per class (`None`), or its class mean, plain (`macro`) or weighted by positives (`weighted`, as torchmetrics)."
     check_accuracy_average(average)
     ft = fdtype(s['tp'].device)
-    ok,tot = (s['tp']+s['tn']).to(ft),(s['tp']+s['fp']+s['fn']+s['tn']).to(ft)
+    ok,tot = sum(s[k] for k in num).to(ft),(s['tp']+s['fp']+s['fn']+s['tn']).to(ft)
     if average=='micro': return ok.sum()/tot.sum()
-    acc = ok/tot
-    return acc if average is None else acc.nanmean()
+    r = ok/tot
+    return r if average is None else r.nanmean() if average=='macro' else nanaverage(r, (s['tp']+s['fn']).to(ft))
 
-def hamming_compute(s:dict)->Tensor:
-    "Hamming loss: wrong decisions over kept entries, `(fp+fn)/entries`, as scikit-learn (not `1-accuracy`, which rounds differently)."
-    tp,fp,fn,tn = (s[k].sum().to(fdtype(s['tp'].device)) for k in ('tp','fp','fn','tn'))
-    return (fp+fn)/(tp+fp+fn+tn)
+def accuracy_compute(s:dict, average:str|None='micro')->Tensor:
+    "Label-wise accuracy `(tp+tn)/entries`, averaged by `average` ('micro', 'macro', 'weighted' or None: per class)."
+    return _entry_rate(s, ('tp','tn'), average)
+
+def hamming_compute(s:dict, average:str|None='micro')->Tensor:
+    "Hamming loss: wrong decisions over kept entries, `(fp+fn)/entries`, as scikit-learn (not `1-accuracy`, which rounds differently); averaged as `accuracy_compute`."
+    return _entry_rate(s, ('fp','fn'), average)
 
 def mcc_compute(s:dict)->Tensor:
     "Matthews correlation over every (sample, label) decision; 0 when undefined, as scikit-learn."

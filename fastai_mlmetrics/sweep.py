@@ -124,7 +124,7 @@ class SweepStats:
         if self.R:
             ing = _ingredients(self.monitor, tp, fp, fn, tn, q)
             if ing is not None:
-                b,bn = _fold_sums(poisson_weights(idx, self.R, self.seed, ft), _fixed_point(ing).reshape(B,-1), fold, K)
+                b,bn = _fold_sums(poisson_weights(idx, self.R, self.seed, ft), _fixed_point(ing).flatten(1), fold, K)
                 b = b.view(K,self.R,*ing.shape[1:])
                 self.b,self.bn = (b,bn) if self.b is None else (self.b.add_(b),self.bn.add_(bn))
         if self.keep_codes:  # one byte per entry on the default grid; the dtype's largest value marks an ignored entry
@@ -358,7 +358,8 @@ class ThresholdSweep(Callback):
             check_once(self.learn)
             B = len(self.learn.pred)
             k = valid_rows(self.learn, B)  # drop DistributedDL's padding
-            self.stats.update(self.learn.pred[:k], self.learn.y[:k], batch_start(self.learn, B))
+            try: self.stats.update(self.learn.pred[:k], self.learn.y[:k], batch_start(self.learn, B))
+            except (ValueError, TypeError) as e: raise type(e)(f"ThresholdSweep: {e}") from None  # which object, in a fit with many
 
     def _summarise(self, tab)->dict:
         "What this validation chose: the monitor's best, its rules judged in-sample and on held-out folds, and the per-fold counts."
