@@ -6,12 +6,9 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/demo.html.md"""
 
 # %% ../nbs/06_demo.ipynb #228c2c8c
 from __future__ import annotations
-import argparse, sys, tempfile, time, warnings, torch
+import argparse, sys, tempfile, time, warnings
 from pathlib import Path
-from .metrics import *
-from .sweep import ThresholdSweep
-from .data import digits_dls
-import fastai_mlmetrics.report  # noqa: F401 (Learner.multilabel_report)
+# torch, fastai and the library load in the functions that need them, so that `--help` answers at once
 
 # %% auto #0
 __all__ = ['demo_learner', 'main']
@@ -25,10 +22,18 @@ def demo_learner(path, # folder for the images and the saved model
                 ):
     "A `vision_learner` (resnet18, no pretrained weights) on the digit images, with our metrics, a sweep and a `SaveModelCallback`."
     from fastai.vision.all import vision_learner, resnet18, SaveModelCallback
+    from fastai_mlmetrics.metrics import AccuracyMulti, F1ScoreMulti, ExactMatchMulti, APScoreMulti
+    from fastai_mlmetrics.sweep import ThresholdSweep
+    from fastai_mlmetrics.data import digits_dls
     dls = digits_dls(Path(path)/'digits', bs=bs, device=device, n=n, size=size)
     mets = [AccuracyMulti(), F1ScoreMulti(average='samples'), F1ScoreMulti(average='macro'), ExactMatchMulti(), APScoreMulti()]
     return vision_learner(dls, resnet18, pretrained=False, metrics=mets, path=path,
                           cbs=[ThresholdSweep(), SaveModelCallback(monitor='f1_samples_cv')])
+
+def _fixed3(df):
+    "`df` with every float at three decimals (0.500, not 0.5), integers as they are, and blanks for NaN."
+    import pandas as pd
+    return df.map(lambda v: '' if pd.isna(v) else f"{v:.3f}" if isinstance(v, float) else str(v))
 
 def _table_logger(learn):
     "A Recorder logger that prints the epoch table as aligned plain text: one header, one line per epoch."
@@ -58,6 +63,8 @@ def main(argv=None):
 def _run(a, out:Path):
     from fastai.torch_core import set_seed
     from fastai.callback.tracker import SaveModelCallback
+    from fastai_mlmetrics.sweep import ThresholdSweep
+    import fastai_mlmetrics.report  # noqa: F401 (Learner.multilabel_report)
     set_seed(a.seed, reproducible=True)  # Python, NumPy and torch generators (the loaders' shuffling too), deterministic kernels
     learn = demo_learner(out, a.n, a.size, a.device)
     sweep = learn.cbs.filter(lambda c: isinstance(c, ThresholdSweep))[0]
@@ -76,7 +83,7 @@ def _run(a, out:Path):
         rules,r,fixed = sweep.rules,sweep.rule,learn.loss_func.thresh
         print(f"\nthreshold rules at epoch {sweep.chosen_epoch} (whose weights were restored), by F1 over samples: in-sample, cross-fitted "
               f"(chosen on {sweep.stats.K-1} of {sweep.stats.K} folds, scored on the other) and the bootstrap standard error of cv:")
-        print(rules.round(3).to_string())
+        print(_fixed3(rules).to_string())
         ct = sweep.class_thresholds
         print("per-class thresholds:", ' '.join(f"{k}:{t:.2f}" for k,t in ct.thresh.items()),
               f"(mean F1 gain {ct.gain.mean():+.3f} in-sample, {ct.gain_cv.mean():+.3f} held out)")
@@ -88,7 +95,7 @@ def _run(a, out:Path):
         sweep.apply(learn)  # predict decodes with the rule's thresholds, and the report describes them
         with learn.no_bar(): rep = learn.multilabel_report(ci=.95)
     print(f"\nmultilabel_report at the shipped threshold(s), with 95% bootstrap intervals:")
-    show = lambda df: print(df.round(3).astype(object).where(df.notna(), '').to_string())
+    show = lambda df: print(_fixed3(df).to_string())
     iv = ['precision','precision_lo','precision_hi','recall','recall_lo','recall_hi','f1','f1_lo','f1_hi','value','value_lo','value_hi']
     show(rep.loc[['model']][iv])
     show(rep.loc[['class']][['precision','recall','f1','support','ap','auroc']])

@@ -64,7 +64,7 @@ class MultiLabelInterpretation:
         keep = vals>0
         vals,idx = vals[keep][:k],idx[keep][:k]
         a,b = (idx//m.shape[1]).tolist(),(idx%m.shape[1]).tolist()
-        return pd.DataFrame(dict(present=[self.vocab[i] for i in a], predicted_absent=[self.vocab[j] for j in b], count=vals.tolist(),
+        return pd.DataFrame(dict(present=[self.vocab[i] for i in a], predicted_but_absent=[self.vocab[j] for j in b], count=vals.tolist(),
                                  share=[v/max(int(sup[i]),1) for v,i in zip(vals.tolist(), a)]))
 
     def top_losses(self, k:int=9, label=None)->pd.DataFrame:

@@ -384,7 +384,11 @@ class ExactMatchMulti(CountMetric):
     _fn,_nm = staticmethod(exact_compute),'exact_match'
 
 # %% ../nbs/02_metrics.ipynb #21a47663
-def accuracy_multi(inp:Tensor, targ:Tensor, thresh=0.5, sigmoid=True)->Tensor:
+def accuracy_multi(inp:Tensor, # logits (`sigmoid=True`) or probabilities; `(samples, labels)`, or any shape fastai's takes
+                   targ:Tensor, # 0/1 targets of the same shape
+                   thresh=0.5, # probability threshold in [0,1], or one per label
+                   sigmoid:bool=True, # `inp` are logits
+                  )->Tensor:
     "Label-wise accuracy of `inp > thresh` (after the sigmoid if `sigmoid`) against multi-hot `targ`, as fastai's."
     if isinstance(inp, Tensor) and isinstance(targ, Tensor) and inp.shape==targ.shape and inp.ndim!=2:
         # an element-wise mean, so any shape fastai takes (one sample's vectors from `predict`, say): labels on the last dim
@@ -429,7 +433,14 @@ class BrierAcc(Accumulator):
 class BrierScoreMulti(SharedMetric):
     "Brier score summed over labels and averaged over samples, as fastai's (which thresholds first unless `thresh=None`)."
     fastai_name = 'brier_score_loss'
-    def __init__(self, thresh=0.5, sigmoid=True, sample_weight=None, pos_label=None, ignore_index=None, name=None):
+    def __init__(self,
+        thresh=0.5, # binarise the probabilities at this threshold first, as fastai's; None: score the probabilities
+        sigmoid:bool=True, # inputs are logits
+        sample_weight=None, # one weight per validation sample, in order
+        pos_label=None, # None or 1 only (fastai's signature): multi-label targets count 1 as positive
+        ignore_index:int|None=None, # target value masking an entry out
+        name:str|None=None, # column name in the Recorder
+    ):
         if pos_label not in (None,1): _check_pos_label(pos_label)
         super().__init__(name)
         self.thresh,self.sigmoid,self.sample_weight,self.ignore_index = thresh,sigmoid,sample_weight,ignore_index
@@ -514,7 +525,16 @@ def partial_auroc_groups(P:Tensor, N:Tensor, max_fpr:float)->Tensor:
 # %% ../nbs/02_metrics.ipynb #5af5e7c0
 class RankMetric(SharedMetric):
     "AUROC (`kind='roc_auc'`) or average precision (`kind='ap'`), averaged as scikit-learn; exact on the device, or binned."
-    def __init__(self, kind='roc_auc', sigmoid=True, average='macro', sample_weight=None, thresholds=None, ignore_index=None, name=None, max_fpr=None):
+    def __init__(self,
+        kind:str='roc_auc', # 'roc_auc' or 'ap'
+        sigmoid:bool=True, # inputs are logits (ranks come from them: the same whether or not the sigmoid is applied)
+        average:str|None='macro', # 'macro', 'micro', 'weighted', 'samples', or None for a per-class tensor
+        sample_weight=None, # one weight per validation sample, in order
+        thresholds=None, # None: exact (the scores are kept on the device); an int or a list of thresholds: binned on that grid
+        ignore_index:int|None=None, # target value masking an entry out
+        name:str|None=None, # column name in the Recorder
+        max_fpr:float|None=None, # AUROC only: the standardised partial AUC up to this false positive rate, as scikit-learn's
+    ):
         check_average(average)
         if thresholds is not None and average in ('micro','samples'): raise ValueError(f"average={average!r} needs exact mode: leave thresholds=None")
         if max_fpr is not None and not (kind=='roc_auc' and 0<max_fpr<=1):
@@ -580,7 +600,13 @@ class RankingAcc(Accumulator):
 class LabelRankMetric(SharedMetric):
     "Coverage error, label-ranking average precision or ranking loss (`kind`), as scikit-learn's, from O(1) state."
     _kinds = ('coverage','lrap','ranking_loss')
-    def __init__(self, kind='lrap', sigmoid=True, ignore_index=None, sample_weight=None, name=None):
+    def __init__(self,
+        kind:str='lrap', # 'coverage', 'lrap' or 'ranking_loss'
+        sigmoid:bool=True, # inputs are logits (ranks come from them)
+        ignore_index:int|None=None, # target value masking an entry out
+        sample_weight=None, # one weight per validation sample, in order
+        name:str|None=None, # column name in the Recorder
+    ):
         if kind not in self._kinds: raise ValueError(f"unknown kind {kind!r}")
         super().__init__(name)
         self.kind,self.sigmoid,self.ignore_index,self.sample_weight = kind,sigmoid,ignore_index,sample_weight

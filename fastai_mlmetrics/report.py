@@ -148,7 +148,9 @@ def _sk_fastai_factory(f):
     return any(f is getattr(fm, n, None) for n in ('F1ScoreMulti','FBetaMulti','PrecisionMulti','RecallMulti','JaccardMulti','HammingLossMulti',
                'MatthewsCorrCoefMulti','RocAucMulti','APScoreMulti','BrierScoreMulti','F1Score','FBeta','Precision','Recall','RocAuc','Jaccard'))
 
-def metric_problems(metrics, preds:Tensor|None=None)->list:
+def metric_problems(metrics, # fastai metrics, as passed to `metrics=` or held by a `Learner`
+                    preds:Tensor|None=None, # a batch of the model's outputs, for the checks that read values
+                   )->list:
     "The problems `check_metrics` warns about, as strings, for a list of fastai metrics (and optionally a batch of predictions)."
     out,ms = [],[mk_metric(m) for m in metrics]  # as a Learner holds them: a plain function becomes an `AvgMetric`
     for m in ms:

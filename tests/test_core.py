@@ -61,9 +61,9 @@ def test_bad_shapes_and_dtypes(x, y, msg):
 @settings(max_examples=40, deadline=None)
 @given(t=st.floats(allow_nan=True, allow_infinity=True))
 def test_thresholds_outside_unit_interval_are_refused(t):
-    if 0 <= t < 1: assert check_thresh(t) == t
+    if 0 <= t <= 1: assert check_thresh(t) == t  # 1 too: it predicts nothing, as in fastai
     else:
-        with pytest.raises(ValueError, match='outside \\[0,1\\)'): check_thresh(t)
+        with pytest.raises(ValueError, match='outside \\[0,1\\]'): check_thresh(t)
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
 def test_mixed_devices_are_refused():

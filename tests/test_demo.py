@@ -20,3 +20,17 @@ def test_demo_log_is_clean_reproducible_and_tidy(tmp_path):
 def test_demo_out_keeps_the_plot(tmp_path):
     out = _demo('--out', str(tmp_path/'run'), '--seed', '1')
     assert (tmp_path/'run'/'sweep.png').exists() and 'sweep plot saved' in out
+
+def test_help_answers_without_loading_torch():
+    "`mlmetrics-demo --help` imports neither torch nor fastai (about 45 s on a loaded machine); the report prints three decimals."
+    r = subprocess.run([sys.executable, '-c', "import sys, runpy; sys.argv=['mlmetrics-demo','--help']\n"
+                        "try: runpy.run_module('fastai_mlmetrics.demo', run_name='__main__')\n"
+                        "except SystemExit: pass\nprint(sorted(m for m in ('torch','fastai','pandas') if m in sys.modules))"],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and '--epochs' in r.stdout and r.stdout.strip().endswith('[]'), r.stdout + r.stderr
+
+def test_report_numbers_have_three_decimals():
+    import pandas as pd
+    from fastai_mlmetrics.demo import _fixed3
+    df = pd.DataFrame({'f1': [0.5, 0.86789, float('nan')], 'support': pd.array([3, 4, None], dtype='Int64')})
+    assert _fixed3(df).values.tolist() == [['0.500', '3'], ['0.868', '4'], ['', '']]
