@@ -51,14 +51,19 @@ def test_sweep_state_does_not_grow_with_samples():
         ss.update(torch.tensor(p), torch.tensor(y))
         assert ss.h.numel() == 5*8*52*2 and ss.s.numel() == 5*4*51 and ss.b.numel() == 5*20*3*51 and ss.bn.numel() == 5*20
 
-def test_half_and_bfloat16_give_the_float32_table():
-    "Half-precision logits are upcast before the sigmoid, so the table equals float32's on the same (rounded) logits."
+def test_half_and_bfloat16_tables_match_sklearn():
+    "Half-precision logits are upcast before the sigmoid: the table is scikit-learn's on the rounded logits, decided exactly."
+    from test_sweep_grid import sk_columns
+    from helpers import exact_pred
     g = torch.Generator().manual_seed(0)
-    x, y = torch.randn(300, 9, generator=g)*3, (torch.rand(300, 9, generator=g) < .3).float()
+    x, y = torch.randn(60, 5, generator=g)*3, (torch.rand(60, 5, generator=g) < .3).float()
+    x[:5] = 0  # a logit of 0 is exactly the cut of 0.5
     for dt in (torch.float16, torch.bfloat16):
-        a, b = SweepStats(51), SweepStats(51)
-        a.update(x.to(dt), y); b.update(x.to(dt).float(), y)
-        assert a.table().equals(b.table())
+        ss = SweepStats(25); ss.update(x.to(dt), y)
+        tab, xr = ss.table(), x.to(dt).double().numpy()
+        for k, t in enumerate(tab.threshold):
+            exp = sk_columns(y.numpy().astype(int), exact_pred(xr, t), np.zeros(x.shape, bool))
+            for m, v in exp.items(): assert abs(tab[m].iloc[k] - v) <= 1e-12, (dt, m, t)
 
 def _fit(cbs, metrics=()):
     import tempfile
@@ -72,18 +77,33 @@ def _fit(cbs, metrics=()):
     with learn.no_bar(), learn.no_logging(): learn.fit(3, 1e-2)
     return learn
 
+from fastai.callback.core import Callback
+class Capture(Callback):
+    "Each epoch's validation logits and targets."
+    def before_fit(self): self.epochs = []
+    def before_validate(self): self.epochs.append(([], []))
+    def after_batch(self):
+        if not self.training: self.epochs[-1][0].append(self.learn.pred.detach().numpy()); self.epochs[-1][1].append(self.learn.y.numpy())
+    def after_validate(self): self.epochs[-1] = (np.concatenate(self.epochs[-1][0]), np.concatenate(self.epochs[-1][1]).astype(int))
+
 def test_recorder_columns_feed_csvlogger_and_early_stopping():
     from fastai.callback.tracker import EarlyStoppingCallback
     from fastai.callback.progress import CSVLogger
     import pandas as pd
-    sw = ThresholdSweep(21, monitor='f1_micro')
-    learn = _fit([sw, CSVLogger(), EarlyStoppingCallback(monitor='f1_micro_best', patience=5)], [F1ScoreMulti(average='micro')])
+    sw, cap = ThresholdSweep(21, monitor='f1_micro'), Capture()
+    learn = _fit([sw, cap, CSVLogger(), EarlyStoppingCallback(monitor='f1_micro_best', patience=5)], [F1ScoreMulti(average='micro')])
     assert learn.recorder.metric_names[-4:] == ['f1_micro_best', 'f1_micro_cv', 'best_thresh', 'time']
     log = pd.read_csv(learn.path/'history.csv')
     assert list(log.columns[-4:]) == ['f1_micro_best', 'f1_micro_cv', 'best_thresh', 'time'] and len(log) == 3
-    assert np.allclose(log.f1_micro_best, sw.best.f1_micro) and np.allclose(log.f1_micro_cv, sw.best.f1_micro_cv) and len(sw.history) == 3*21
-    # 0.5 is on the 21-point grid (11/22), so the best over the grid is at least the metric at 0.5
-    assert (log.f1_micro_best >= log.f1_micro - 1e-12).all()
+    assert np.allclose(log.f1_micro_cv, sw.best.f1_micro_cv) and len(sw.history) == 3*21
+    # each epoch's best over the grid, and its threshold, from scikit-learn on that epoch's validation predictions
+    import sklearn.metrics as skm
+    grid = np.arange(1, 22)/22
+    for e, (p, yv) in enumerate(cap.epochs):
+        f = np.array([skm.f1_score(yv, (p > np.log(t/(1-t))).astype(int), average='micro', zero_division=0) for t in grid])
+        i = np.flatnonzero(f >= f.max() - 1e-12)
+        assert abs(log.f1_micro_best[e] - f.max()) < 1e-12 and log.best_thresh[e] == grid[i[np.argmin(abs(grid[i] - .5))]]
+        assert abs(log.f1_micro[e] - f[10]) < 1e-12  # 0.5 is on the grid (11/22): the F1 metric's column
 
 def test_add_to_recorder_false_adds_no_column():
     sw = ThresholdSweep(11, add_to_recorder=False)
