@@ -1,4 +1,4 @@
-"Two gloo processes with fastai's DistributedDL give exactly the single-process numbers, for every metric and the sweep (its rules, cross-fitted values, standard errors and operating points included)."
+"Two gloo processes with fastai's DistributedDL give the single-process numbers, for every metric and the sweep (its rules, cross-fitted values, standard errors and operating points included): bit for bit, except sums of per-sample float scores, to their last bits (see `_float_sums`)."
 import datetime, gc, json, os, socket, sys, time, warnings, numpy as np, pytest, torch
 from pathlib import Path
 import torch.multiprocessing as mp
@@ -77,19 +77,35 @@ def _teardown(rank, world, out):
 def _free_port():
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
+# Sums of per-sample float scores (the 'samples' averages of the threshold scores, the Brier score, LRAP, ranking loss, and the sweep's
+# per-sample columns) are added in another order across processes, which may move their last bit (2 ulp at most, seen). Everything
+# counted (integer sums: per-class counts, exact match, coverage, the histograms) or ranked (the gathered scores keep their order)
+# is bit for bit the single-process value. Without DistributedDL the gathered samples come in another order, so the per-sample
+# AUROC and AP are averaged in another order too.
+def _float_sums(name, plain=False):
+    return name in ('brier_score', 'lrap', 'ranking_loss') or (name.endswith('_samples') and (plain or not name.startswith(('roc_auc', 'ap_'))))
+ULP = dict(rtol=1e-15, atol=0)
+
 def _check(tmp_path, n, bs, backend, plain=False):
     x, y = _data(n)
     single = _values(identity_learner(x, y, _metrics(), bs=bs))
     mp.spawn(_worker, args=(2, _free_port(), n, bs, str(tmp_path/'res'), backend, plain), nprocs=2, join=True)
+    names = [m.name for m in _metrics()]
+    cols = ['threshold', 'f1_samples', 'f1_micro', 'f1_macro', 'accuracy', 'exact_match', 'precision_samples']
     for rank in (0, 1):
         multi = json.loads((tmp_path/f'res.{rank}').read_text())
-        for i, (a, b) in enumerate(zip(single['metrics'], multi['metrics'])):
-            np.testing.assert_allclose(np.asarray(b, float), np.asarray(a, float), rtol=1e-6, atol=1e-6, err_msg=f'metric {i}')
-        np.testing.assert_allclose(np.asarray(multi['sweep']), np.asarray(single['sweep']), rtol=1e-9, atol=1e-12)
+        for nm, a, b in zip(names, single['metrics'], multi['metrics']):
+            if _float_sums(nm, plain): np.testing.assert_allclose(np.asarray(b, float), np.asarray(a, float), **ULP, err_msg=nm)
+            else: assert np.array_equal(np.asarray(b, float), np.asarray(a, float), equal_nan=True), (nm, a, b)
+        sw, sw1 = np.asarray(multi['sweep']), np.asarray(single['sweep'])
+        for j, c in enumerate(cols):
+            if _float_sums(c): np.testing.assert_allclose(sw[:, j], sw1[:, j], **ULP, err_msg=c)
+            else: assert np.array_equal(sw[:, j], sw1[:, j], equal_nan=True), c
         if not plain:  # folds and bootstrap weights follow each sample's position in the validation set, which DistributedDL keeps
             assert multi['rule'] == single['rule']
+            # the held-out values of a per-sample monitor read the per-sample sums too; the bootstrap sums are exact (2^-32 grid)
             for i, (a, b) in enumerate(zip(single['honest'], multi['honest'])):
-                np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-9, atol=1e-12, err_msg=f'honest {i}')
+                np.testing.assert_allclose(np.asarray(b), np.asarray(a), rtol=1e-14, atol=0, err_msg=f'honest {i}')
 
 # 1001 in batches of 100 or 250: the second process's last batch is all padding (0 rows once trimmed), the first's holds one sample
 @pytest.mark.parametrize('n,bs', [(1001, 64), (1000, 50), (203, 256), (1001, 100), (1001, 250)])
