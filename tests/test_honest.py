@@ -50,8 +50,13 @@ def oracle(p, y, mask, m, K, R):
 
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31), n=st.integers(30, 150), c=st.integers(2, 5), bs=st.integers(1, 64),
-       m=st.sampled_from(['f1_samples', 'f1_micro', 'f1_macro', 'precision_samples', 'recall_micro', 'accuracy', 'exact_match', 'hamming']),
+       m=st.sampled_from(['f1_samples', 'f1_micro', 'f1_macro', 'precision_samples', 'precision_macro', 'recall_micro', 'recall_macro',
+                          'accuracy', 'exact_match', 'hamming']),
        masked=st.booleans(), empty_class=st.booleans(), neg_rows=st.booleans())
+# macro monitors, pinned: one computed as micro would otherwise be found only after minutes of shrinking
+@example(seed=11, n=60, c=4, bs=16, m='f1_macro', masked=True, empty_class=True, neg_rows=False)
+@example(seed=12, n=45, c=3, bs=7, m='recall_macro', masked=False, empty_class=False, neg_rows=True)
+@example(seed=13, n=50, c=5, bs=64, m='precision_macro', masked=True, empty_class=False, neg_rows=True)
 # global and per_class tie exactly here: rounding the kept bins' plain value to 2^-32 once broke the tie toward per_class
 @example(seed=5284917, n=30, c=2, bs=1, m='f1_samples', masked=False, empty_class=False, neg_rows=False)
 # shrunk's held-out thresholds are one for every class here and its in-sample ones are not: the in-sample value was left NaN
@@ -159,7 +164,11 @@ def test_report_intervals_are_percentiles_of_weighted_sklearn_replicates():
     assert rep.loc['all negative'].filter(like='_lo').isna().all().all()  # baselines are exact: no interval
 
 def test_95_percent_intervals_cover_the_truth_at_300_samples():
-    "By simulation from a known generator: over 400 validation sets of 300 samples, each 95% interval holds the population value at least 90% of the time."
+    """By simulation from a known generator: over 2,000 validation sets of 300 samples, each 95% interval holds the population value
+    at least 93.5% of the time. With 2,000 sets the measured coverage of a true 95% interval has a standard error of 0.5 points, so
+    93.5% is 3 of them below 95%; an interval that truly covers 90% sits 5.7 of its own standard errors below 93.5%, and fails.
+    The intervals use 1,000 replicates: with the default 200, the percentile endpoints' own noise costs about half a point of
+    coverage (measured over the same 2,000 sets: 93.8% to 95.2%, against 94.8% to 95.4% with 1,000)."""
     prior, scale = torch.tensor([.2, .3, .4, .3, .25]), torch.tensor([1.5, 1., 2., .8, 1.2])
     def draw(n, g):
         y = (torch.rand(n, 5, generator=g) < prior).float()
@@ -174,10 +183,10 @@ def test_95_percent_intervals_cover_the_truth_at_300_samples():
              ('micro avg', 'precision'): tp.sum()/(tp.sum() + fp.sum()), ('samples avg', 'f1'): f1_i.mean(),
              ('samples avg', 'recall'): np.where(stp + sfn > 0, stp/np.maximum(stp + sfn, 1), 0).mean(),
              ('exact match', 'value'): ((sfp + sfn) == 0).mean(), ('label-wise accuracy', 'value'): 1 - (fp.sum() + fn.sum())/pr.size}
-    g, hits, S = torch.Generator().manual_seed(7), {k: 0 for k in truth}, 400
+    g, hits, S = torch.Generator().manual_seed(8), {k: 0 for k in truth}, 2000
     for s in range(S):
         xs, ys = draw(300, g)
-        rep = multilabel_report(xs, ys, ci=.95, seed=s).loc['model']
+        rep = multilabel_report(xs, ys, ci=.95, seed=s, boot=1000).loc['model']
         for (row, col), v in truth.items(): hits[(row, col)] += rep.loc[row, f'{col}_lo'] <= v <= rep.loc[row, f'{col}_hi']
     cover = {k: h/S for k, h in hits.items()}
-    assert min(cover.values()) >= .90, cover
+    assert min(cover.values()) >= .935, cover
