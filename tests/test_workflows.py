@@ -81,7 +81,9 @@ def test_export_carries_no_validation_data(tmp_path):
 
 class PickleCb(__import__('fastai').callback.core.Callback):
     "Pickles the learner's metrics and callbacks in the middle of a fit, and the whole learner at its end."
-    def after_epoch(self): self.sizes = [len(pickle.dumps(self.learn.metrics)), len(pickle.dumps(self.learn.cbs))]
+    def after_epoch(self):
+        self.sizes = [len(pickle.dumps(self.learn.metrics)), len(pickle.dumps(self.learn.cbs))]
+        self.metrics,self.cbs = pickle.loads(pickle.dumps(self.learn.metrics)),pickle.loads(pickle.dumps(self.learn.cbs))
     def after_fit(self): self.whole = len(pickle.dumps(self.learn))
 
 def test_metrics_and_sweep_pickle_during_a_fit(tmp_path):
@@ -91,6 +93,12 @@ def test_metrics_and_sweep_pickle_during_a_fit(tmp_path):
     learn.loss_func, learn.model = BCEWithLogitsLossFlat(), Lin(5)
     fit(learn, 1)
     assert all(n > 0 for n in p.sizes) and p.whole > 0
+    # what comes back is what the Recorder showed, the sweep's columns included, with the chosen thresholds but without the data
+    assert [m.name for m in p.metrics] == ['f1_samples', 'ap_macro', 'f1_samples_best', 'f1_samples_cv', 'best_thresh']
+    sw = [c for c in p.cbs if isinstance(c, ThresholdSweep)][0]
+    assert sw.stats.h is None and sw.stats.codes == [] and sw._snaps[0]['h'] is None
+    assert sw.best_thresh == learn.cbs.filter(lambda c: isinstance(c, ThresholdSweep))[0].best_thresh
+    assert len(sw.history) == 9
 
 # 2. SaveModelCallback's restored epoch comes with its own thresholds, and the report with them
 def test_save_model_restores_that_epochs_thresholds(tmp_path):
@@ -163,11 +171,18 @@ def test_get_preds_and_validate_are_silent(tmp_path):
     learn = learner(tmp_path, metrics=[F1ScoreMulti(average='samples', zero_division=0), APScoreMulti(),
                                        TorchMetric(__import__('torchmetrics').classification.MultilabelF1Score)], cbs=ThresholdSweep(9))
     fit(learn, 1)
+    row = learn.recorder.values[-1]  # train_loss, valid_loss, the metrics, the sweep's columns
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         with learn.no_bar():
-            learn.get_preds()
-            learn.validate()
+            preds, targs = learn.get_preds()
+            res = learn.validate()
+    # get_preds gives probabilities of every validation sample; validate gives the numbers the epoch table showed
+    x, y = _data()
+    assert preds.shape == targs.shape == (240, 5) and 0 <= preds.min() and preds.max() <= 1
+    assert res == row[1:]
+    import sklearn.metrics as skm
+    assert res[1] == pytest.approx(skm.f1_score(y.numpy(), (learn.model(x) > 0).detach().numpy(), average='samples', zero_division=0), abs=1e-12)
 
 def test_edge_threshold_warns(tmp_path):
     x, y = _data()
@@ -208,7 +223,19 @@ def test_sweep_zero_division_warn_and_untracked_plot(tmp_path):
     fit(learn, 1)
     with pytest.raises(ValueError, match="'precision_micro' is not tracked"): sweep.plot('precision_micro')
     import matplotlib; matplotlib.use('Agg')
-    sweep.plot(); sweep.plot_heatmap()
+    fig = sweep.plot()
+    ax = fig.axes[0]
+    (line, dot), b = ax.lines, sweep.best.iloc[0]  # one curve per recorded validation, and its best point
+    assert np.allclose(line.get_xdata(), sweep.stats.thresholds.numpy()) and np.allclose(line.get_ydata(), sweep.history.f1_samples)
+    assert dot.get_xdata()[0] == b.f1_samples_thresh and dot.get_ydata()[0] == b.f1_samples
+    assert ax.get_xlabel() == 'threshold (probability)' and ax.get_ylabel() == 'f1_samples'
+    hm = sweep.plot_heatmap()
+    assert np.allclose(hm.axes[0].collections[0].get_array().reshape(1, -1), sweep.history.f1_samples.to_numpy()[None])
+    # 'warn' scores an undefined F1 as 0, as zero_division=0 does
+    zero = ThresholdSweep(thresholds=9, zero_division=0, add_to_recorder=False)
+    with learn.no_bar(): quiet(learn.validate, cbs=[zero])
+    fitted = sweep.history[sweep.history.epoch == 0].drop(columns='epoch').to_numpy(float)
+    assert np.array_equal(zero.history.drop(columns='epoch').to_numpy(float), fitted)
 
 def test_torchmetric_reused_with_other_labels(tmp_path):
     from torchmetrics.classification import MultilabelF1Score
