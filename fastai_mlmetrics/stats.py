@@ -213,7 +213,7 @@ def hist_bins(scores:Tensor, # scores (logits or probabilities), float32 or floa
     if not uniform: return torch.searchsorted(cuts, scores.contiguous(), out_int32=True)
     T = len(cuts)
     # estimate from the rounded probability, then correct it against the exact cuts: the rounding (of the sigmoid,
-    # of `p*(T+1)`) moves a score at most one bin, so at most one of the two corrections applies, and both read the estimate
+    # of `p*(T+1)`) moves a score at most one bin, so at most one of the two corrections applies (the second reads the first's result, as `add_` updates k in place: it then finds nothing to correct)
     p = scores.sigmoid() if sigmoid else scores
     k = (p*(T+1)).ceil_().int().sub_(1).clamp_(0, T)
     inf = cuts.new_full((1,), math.inf)

@@ -68,3 +68,19 @@ def test_thresholds_outside_unit_interval_are_refused(t):
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
 def test_mixed_devices_are_refused():
     with pytest.raises(ValueError, match='move both to one device'): prep(torch.rand(2, 2).cuda(), torch.zeros(2, 2))
+
+def test_flags_merge_over_batches():
+    "A problem in any batch is a problem of the pass: flags are OR-ed, so a clean batch after a bad one hides nothing."
+    a, b = torch.tensor([False, True, False, False]), torch.tensor([True, False, False, True])
+    assert merge_flags(a, b).tolist() == [True, True, False, True] and merge_flags(None, b) is b and merge_flags(a, None) is a
+    assert merge_flags(None, None) is None
+    with pytest.raises(ValueError, match='NaN'): raise_flags(merge_flags(value_flags(torch.tensor([[float('nan')]]), torch.zeros(1, 1)), value_flags(torch.zeros(1, 1), torch.zeros(1, 1))))
+    # logits in one batch and values inside [0,1] in another are logits: no warning that probabilities were passed as logits
+    from fastai_mlmetrics.all import F1ScoreMulti
+    from helpers import stream
+    import warnings
+    x, y = torch.tensor([[.2, .9], [-3., 4.]]), torch.tensor([[0, 1], [0, 1]])
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        for order in (x, x.flip(0)): stream([F1ScoreMulti(average='samples')], order, y, 1)
+    with pytest.warns(UserWarning, match='pass sigmoid=False'): stream([F1ScoreMulti(average='samples')], x[:1], y[:1], 1)

@@ -1,0 +1,51 @@
+"""Put realistic bugs back into the generated modules, one at a time, and check that the tests catch each: `python tools/mutants.py [NAME ...]`.
+Each bug is a small edit of `fastai_mlmetrics/*.py` (restored afterwards, whatever happens) and the test files that should fail.
+It prints one line per bug, killed or SURVIVED, and exits with an error if any survives. Outside CI: it edits the package in place."""
+import subprocess, sys, time
+from pathlib import Path
+
+root = Path(__file__).parents[1]
+O, W, R, S, H, D, C = ('tests/test_oracle.py', 'tests/test_oracle_weighted.py', 'tests/test_report_oracle.py', 'tests/test_sweep_grid.py',
+                       'tests/test_honest.py', 'tests/test_distributed.py', 'tests/test_core.py')
+# name: (module, what the code says, the bug, tests that must fail)
+BUGS = {
+    'decision >=':              ('stats.py', "    pred = scores > cut\n    if keep is not None: pred,pos = pred&keep,pos&keep\n    hit = pred & pos",
+                                 "    pred = scores >= cut\n    if keep is not None: pred,pos = pred&keep,pos&keep\n    hit = pred & pos", [O]),
+    'F-beta fp/fn swapped':     ('stats.py', "'fbeta':((1+b2)*tp,(1+b2)*tp+b2*fn+fp)", "'fbeta':((1+b2)*tp,(1+b2)*tp+b2*fp+fn)", [O]),
+    'zero_division ignored':    ('stats.py', "    return torch.where(ok, num/torch.where(ok, den, 1), zero)", "    return torch.where(ok, num/torch.where(ok, den, 1), 0.)", [W]),
+    'weighted average unweighted': ('stats.py', "    if weights is None or weights.sum()==0: return x.mean()", "    return x.mean()", [W]),
+    'exact match unweighted':   ('stats.py', "exact=(((sfp+sfn)==0)*w).sum())", "exact=((sfp+sfn)==0).sum().to(w.dtype))", [W]),
+    'samples AUROC/AP unweighted': ('metrics.py', "return nanaverage(res, None if s.get('w') is None else s['w'].to(res.dtype))", "return nanaverage(res, None)", [W]),
+    'AUROC/AP mask dropped':    ('metrics.py', "None if s['keep'] is None else f(s['keep']), w, ft))", "None, w, ft))", [W]),
+    'class prior unmasked':     ('report.py', "    n = pos.shape[0] if keep is None else keep.sum(0).clamp_min(1)", "    n = pos.shape[0]", [R]),
+    'interval percentiles':     ('report.py', "    q = [(1-ci)/2, (1+ci)/2]", "    q = [1-ci, ci]", [H]),
+    'standard error ddof 0':    ('sweep.py', "return float(v.std(ddof=1))", "return float(v.std(ddof=0))", [H]),
+    'held-out fold leaks':      ('sweep.py', "    return a.sum(0, keepdims=True)-a", "    return a.sum(0, keepdims=True)+0*a", [H]),
+    'macro monitor as micro':   ('sweep.py', "    return _prf(monitor.split('_')[0], tp, fp, fn, zd).mean(-1)",
+                                 "    return _prf(monitor.split('_')[0], tp.sum(-1), fp.sum(-1), fn.sum(-1), zd)", [H]),
+    'one padding row kept':     ('distributed.py', "max(0, min(bs, learn.dl.n-start))", "max(0, min(bs, learn.dl.n-start+1))", [D]),
+    'flags AND-ed':             ('core.py', "    return b if a is None else a if b is None else a|b", "    return b if a is None else a if b is None else a&b", [C]),
+    'bin correction off':       ('stats.py', "sub_((at(lo) >= scores).int())", "sub_((at(lo) > scores).int())", [S]),
+}
+
+def run(name:str)->tuple:
+    "Put bug `name` in, run its tests (stopping at the first failure), restore the module; `(killed, seconds)`."
+    mod, old, new, tests = BUGS[name]
+    path = root/'fastai_mlmetrics'/mod
+    src = path.read_text()
+    if src.count(old) != 1: sys.exit(f"{name}: the code it edits is not in {mod} exactly once: update tools/mutants.py")
+    t = time.perf_counter()
+    try:
+        path.write_text(src.replace(old, new))
+        r = subprocess.run([sys.executable, '-m', 'pytest', '-x', '-q', '-p', 'no:cacheprovider', *tests], cwd=root, capture_output=True, text=True)
+    finally: path.write_text(src)
+    return r.returncode != 0, time.perf_counter()-t
+
+if __name__ == '__main__':
+    names, alive = sys.argv[1:] or list(BUGS), []
+    for n in names:
+        killed, s = run(n)
+        print(f"{'killed  ' if killed else 'SURVIVED'} {n:30} {s:5.0f} s", flush=True)
+        if not killed: alive.append(n)
+    print(f"{len(names)-len(alive)} of {len(names)} killed")
+    if alive: sys.exit(f"survived: {alive}")
