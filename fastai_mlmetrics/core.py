@@ -56,7 +56,8 @@ def check_thresh(thresh, # a float in [0,1], or one per class (1 predicts nothin
 _flag_msgs = ("predictions contain NaN: the model's outputs diverged (lower the learning rate, or check the inputs and the loss)",
               "probabilities lie outside [0,1] (or are infinite) with sigmoid=False: pass logits with sigmoid=True, or probabilities with sigmoid=False",
               "targets must be 0 or 1 (or ignore_index): targets between 0 and 1 (label smoothing, MixUp, CutMix) belong to the loss, "
-              "and a metric scores the 0/1 labels")
+              "and a metric scores the 0/1 labels; as a training-time metric (recorder.train_metrics=True), our classes (AccuracyMulti(), "
+              "F1ScoreMulti(), ...) score each soft target's dominant label instead")
 
 def value_flags(preds:Tensor, # predictions
                 targs:Tensor, # targets

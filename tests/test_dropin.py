@@ -65,6 +65,13 @@ def test_mixup_and_label_smoothing_with_train_metrics(tmp_path):
     with pytest.raises(ValueError, match='label smoothing, MixUp, CutMix'): F1ScoreMulti()(x, y*0.9+0.05)
     with pytest.raises(ValueError, match='targets must be 0 or 1'): stream([F1ScoreMulti()], x, y*2, 32, L)  # not soft: refused in training too
 
+def test_plain_accuracy_multi_names_the_class_for_soft_training_targets(tmp_path):
+    "The plain function cannot tell a training pass from validation: with MixUp and train_metrics it stops the fit, naming the fix."
+    from functools import partial
+    learn = learner(tmp_path, metrics=[partial(accuracy_multi, thresh=.4)], cbs=[MixUp()])
+    learn.recorder.train_metrics = True
+    with pytest.raises(ValueError, match=r'MixUp.*train_metrics=True.*AccuracyMulti\(\)'): fit(learn, 1)
+
 def test_check_metrics_takes_a_list():
     with pytest.warns(UserWarning, match='argmax'): msgs = check_metrics([fm.accuracy, F1ScoreMulti()])
     assert len(msgs) == 1 and check_metrics([F1ScoreMulti(), ExactMatchMulti()]) == []
