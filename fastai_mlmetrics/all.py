@@ -20,8 +20,8 @@ __all__ = ['accuracy_multi', 'AccuracyMulti', 'F1ScoreMulti', 'FBetaMulti', 'Pre
            'CoverageErrorMulti', 'LabelRankingAPMulti', 'RankingLossMulti', 'ScoreMulti', 'TorchMetric', 'multilabel_stat_scores', 'ThresholdSweep', 'sweep_metrics',
            'multilabel_report', 'check_metrics', 'metric_problems', 'CheckMetricsCallback', 'make_multilabel_digits', 'digits_dls', 'MultiLabelInterpretation']
 
-def _param_docs(o, pool:dict|None=None)->dict:
-    "Each parameter of `o` (a function, or a class's `__init__`) with its docment: from `o`, a base class, or else the same name in `pool`."
+def _param_docs(o)->dict:
+    "Each parameter of `o` (a function, or a class's `__init__`) with its docment, from `o` or the first base class that documents it (None: none does)."
     import inspect
     from fastcore.docments import docments
     sig = inspect.signature(o.__init__ if isinstance(o, type) else o).parameters
@@ -29,17 +29,17 @@ def _param_docs(o, pool:dict|None=None)->dict:
     for c in (o.__mro__[:-1] if isinstance(o, type) else (o,)):
         for k,v in docments(c).items():
             if k in d and d[k] is None: d[k] = v
-    return {k:v or (pool or {}).get(k) for k,v in d.items()}
+    return d
 
 def _add_param_docs(names):
     "Append the parameters and their docments to each public object's docstring, so that `help()` explains them without the docs site."
     objs = [globals()[n] for n in names]
     # a callback's events are not parameters
     objs = [o for o in objs if callable(o) and not (isinstance(o, type) and issubclass(o, CheckMetricsCallback))]
+    docs = [_param_docs(o) for o in objs]  # read once: docments parses the source, at import time
     pool = {}  # a name means one thing across the library (pos_label, say): documented once, explained everywhere
-    for o in objs: pool = {**{k:v for k,v in _param_docs(o).items() if v}, **pool}
-    for o in objs:
-        ps = _param_docs(o, pool)
-        if ps: o.__doc__ = (o.__doc__ or '') + '\n\nParameters:\n' + '\n'.join(f"    {k}: {v or ''}".rstrip() for k,v in ps.items())
+    for d in docs: pool = {**{k:v for k,v in d.items() if v}, **pool}
+    for o,d in zip(objs, docs):
+        if d: o.__doc__ = (o.__doc__ or '') + '\n\nParameters:\n' + '\n'.join(f"    {k}: {v or pool.get(k) or ''}".rstrip() for k,v in d.items())
 
 _add_param_docs(__all__)
