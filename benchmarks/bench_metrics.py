@@ -1,12 +1,13 @@
 """`Learner.validate` over N×C logits with no metric, fastai's eight-metric multi-label suite, ours, and torchmetrics'
-classes, each in its own process; prints metric time (validate minus no-metric time), ratios and peak-memory overhead.
+classes, each in its own process; prints the metric time (what the validation events spend beyond a learner without metrics,
+in the same process), its multiple of the floor's decision pass, ratios and peak-memory overhead.
 
     python benchmarks/bench_metrics.py [--n 20000] [--c 1000] [--big 80000] [--reps 3]
 """
 import json, sys, warnings
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from common import TMAdapter, make_learner, timed_validate, peak_rss_mb, cli, run_all, metric_s, print_table, print_flat, dispatch
+from common import TMAdapter, measure, cli, run_all, metric_s, print_table, print_flat, dispatch
 
 def suite(cfg):
     "The eight metrics: accuracy, F1 samples/macro/micro, precision/recall samples, Hamming loss, Jaccard samples."
@@ -27,11 +28,7 @@ def suite(cfg):
                 TMAdapter(tc.MultilabelRecall, average='macro'), TMAdapter(tc.MultilabelHammingDistance), TMAdapter(tc.MultilabelJaccardIndex)]
     raise ValueError(cfg)
 
-def child(cfg, n, c, reps):
-    learn = make_learner(n, c, suite(cfg))
-    base = peak_rss_mb()
-    t, vals = timed_validate(learn, reps)
-    print(json.dumps(dict(cfg=cfg, n=n, c=c, time=t, rss=peak_rss_mb(), rss_before=base, values=vals)))
+def child(cfg, n, c, reps): measure(cfg, n, c, reps, suite(cfg))
 
 def main():
     a = cli(__doc__, reps=3)

@@ -1,12 +1,12 @@
 """`Learner.validate` over N×C logits with exact AUROC and AP: fastai's (scikit-learn at epoch end), ours, and torchmetrics'
-classes, each alone and both together, each configuration in its own process; prints metric time and ratios.
+classes, each alone and both together, each configuration in its own process; prints metric time (beside the floor) and ratios.
 
     python benchmarks/bench_ranking.py [--n 20000] [--c 1000] [--big 80000] [--reps 5]
 """
 import json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from common import TMAdapter, make_learner, timed_validate, peak_rss_mb, cli, run_child, metric_s, print_table, dispatch
+from common import TMAdapter, measure, cli, run_child, metric_s, print_table, dispatch
 
 CFGS = ('none', 'fastai_auroc', 'fastai_ap', 'ours_auroc', 'ours_ap', 'ours_both', 'tm_auroc', 'tm_ap', 'tm_both')
 
@@ -24,10 +24,7 @@ def setup(cfg):
     au, ap = (lambda: TMAdapter(tc.MultilabelAUROC)), (lambda: TMAdapter(tc.MultilabelAveragePrecision))
     return {'auroc': [au()], 'ap': [ap()], 'both': [au(), ap()]}[what]
 
-def child(cfg, n, c, reps):
-    learn = make_learner(n, c, setup(cfg))
-    t, vals = timed_validate(learn, reps)
-    print(json.dumps(dict(cfg=cfg, n=n, time=t, rss=peak_rss_mb(), values=vals)))
+def child(cfg, n, c, reps): measure(cfg, n, c, reps, setup(cfg))
 
 def main():
     a = cli(__doc__, reps=5)

@@ -9,7 +9,7 @@ With `--before DIR`, a source tree of the sweep before cross-fitting (`git workt
 import json, sys
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
-from common import TMAdapter, make_learner, timed_validate, peak_rss_mb, cli, run_all, run_child, metric_s, print_table, print_flat, dispatch
+from common import TMAdapter, measure, cli, run_all, run_child, metric_s, print_table, print_flat, dispatch
 
 T = 101
 
@@ -53,9 +53,7 @@ def state_mb(cbs, n, c):
 
 def child(cfg, n, c, reps):
     mets, cbs = setup(cfg)
-    learn = make_learner(n, c, mets, cbs=cbs)
-    t, _ = timed_validate(learn, reps)
-    print(json.dumps(dict(cfg=cfg, n=n, time=t, rss=peak_rss_mb(), state=state_mb(cbs, n, c))))
+    measure(cfg, n, c, reps, mets, cbs, state=lambda learn: state_mb(cbs, n, c))
 
 def extreme():
     import argparse

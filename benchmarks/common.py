@@ -8,16 +8,46 @@ class Ident(nn.Module):
     def __init__(self): super().__init__(); self.b = nn.Parameter(torch.zeros(1))
     def forward(self, x): return x + self.b
 
+def data(n, c, seed=0):
+    "`n`×`c` float32 logits and float32 0/1 targets, about 1.5 positive labels per sample."
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, c, generator=g)
+    return x, (torch.rand(n, c, generator=g) < torch.sigmoid(2*x - 6)).float()
+
+def floor(n, c, bs=256, reps=5, seed=0):
+    """The floor over the benchmark's batches, in this process: seconds of one read pass (`x.sum()` per batch) and of one
+    decision pass (`((x > 0) & (y > 0)).sum(0)` per batch), each the best of `reps`."""
+    bat = list(zip(*(t.split(bs) for t in data(n, c, seed))))
+    def best(f):
+        ts = []
+        for _ in range(reps):
+            t = time.perf_counter()
+            for x, y in bat: f(x, y)
+            ts.append(time.perf_counter()-t)
+        return min(ts)
+    return dict(read=best(lambda x, y: x.sum()), decision=best(lambda x, y: ((x > 0) & (y > 0)).sum(0)))
+
+def time_events():
+    """Time, from now on in this process, what each callback spends in the validation events that hold metric work
+    (`before_validate`, `after_batch`, `after_validate`): the Recorder's (the metrics' `reset`, `accumulate` and `value`) and
+    our callbacks'. Returns the running totals, by callback class name."""
+    from collections import Counter
+    from fastai.callback.core import Callback
+    spent, orig = Counter(), Callback.__call__
+    def timed(self, event_name):
+        if event_name not in ('before_validate', 'after_batch', 'after_validate'): return orig(self, event_name)
+        t = time.perf_counter(); res = orig(self, event_name); spent[type(self).__name__] += time.perf_counter()-t
+        return res
+    Callback.__call__ = timed
+    return spent
+
 def make_learner(n, c, metrics, bs=256, cbs=None, seed=0):
     "A `Learner` validating `n`×`c` logits (about 1.5 positive labels per sample) with `metrics`."
     from fastai.learner import Learner
     import fastai.callback.progress  # noqa: F401 (adds Learner.no_bar)
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, c, generator=g)
-    y = (torch.rand(n, c, generator=g) < torch.sigmoid(2*x - 6)).float()
-    ds = torch.utils.data.TensorDataset(x, y)
+    ds = torch.utils.data.TensorDataset(*data(n, c, seed))
     dl = DataLoader(ds, bs=bs, device='cpu')
     return Learner(DataLoaders(dl, dl, device='cpu'), Ident(), loss_func=nn.BCEWithLogitsLoss(), metrics=metrics, cbs=cbs)
 
@@ -39,18 +69,35 @@ class TMAdapter:
         return _M()
 
 def timed_validate(learn, reps=1):
-    "Best wall time of `reps` `learn.validate()` calls, with fastai's progress bar off."
-    best = float('inf')
+    """Best wall time of `reps` `learn.validate()` calls, with fastai's progress bar off; the values; and the best time spent in
+    the events that hold metric work (`time_events`)."""
+    best, events, spent = float('inf'), float('inf'), time_events()
     with learn.no_bar(), warnings.catch_warnings():
         warnings.simplefilter('ignore')
         for _ in range(reps):
+            spent.clear()
             t = time.perf_counter(); res = learn.validate(); best = min(best, time.perf_counter()-t)
+            events = min(events, sum(spent.values()))
     def num(v):
         try: return float(np.asarray(v).mean())
         except (TypeError, ValueError): return float('nan')  # e.g. a curve: a tuple of tensors
-    return best, [num(v) for v in res[1:]]
+    return best, [num(v) for v in res[1:]], events
 
 def peak_rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
+
+def measure(cfg, n, c, reps, metrics=(), cbs=None, **extra):
+    """One configuration, measured in this process and printed as JSON: `validate` time and values; `metric`, the time its events
+    spend (`time_events`) beyond those of a learner without metrics validating the same data in this process; the `floor`
+    over the same batches; and the peak RSS. `extra` (name: function of the learner) adds fields."""
+    import gc
+    base = timed_validate(make_learner(n, c, []), reps)[2]
+    gc.collect()
+    learn = make_learner(n, c, list(metrics), cbs=cbs)
+    before = peak_rss_mb()
+    t, vals, ev = timed_validate(learn, reps)
+    res = dict(cfg=cfg, n=n, c=c, time=t, metric=ev-base, rss=peak_rss_mb(), rss_before=before, values=vals)
+    res |= {k: f(learn) for k, f in extra.items()} | dict(floor=floor(n, c))
+    print(json.dumps(res))
 
 def run_child(script, cfg, n, c, reps, src=None):
     "Run `script --child cfg n c reps` in a fresh process (importing the package from the source tree `src` if given); return its JSON result."
@@ -82,15 +129,24 @@ def run_all(script, a, cfgs, flat, srcs=None):
     return r, {cfg: run_child(script, cfg, a.big, a.c, a.reps) for cfg in ('none', flat)}
 
 def metric_s(d, k):
-    "Time of `Learner.validate` with configuration `k` beyond the no-metric run."
-    return d[k]['time'] - d['none']['time']
+    "Seconds the metric work of configuration `k` takes in `Learner.validate` (`measure`)."
+    return d[k]['metric']
+
+def floor_line(r):
+    "The floor, from the process of each configuration: the range of its read and decision passes."
+    f = lambda k: (min(v['floor'][k] for v in r.values()), max(v['floor'][k] for v in r.values()))
+    (r0, r1), (d0, d1) = f('read'), f('decision')
+    return (f"floor over the same batches, in each configuration's process: read pass {r0:.3f}-{r1:.3f} s, "
+            f"decision pass {d0:.3f}-{d1:.3f} s")
 
 def print_table(r, title, width):
-    "The timing table: validate time, metric time and metric memory of each configuration."
+    """The timing table: validate time; metric time (the events' time beyond a learner without metrics, in the same process) and
+    its multiple of the decision pass measured in that process; metric memory."""
     print(title)
-    print(f"{'':{width}}{'validate s':>12}{'metric s':>10}{'metric RSS MB':>15}")
+    print(floor_line(r))
+    print(f"{'':{width}}{'validate s':>12}{'metric s':>10}{'x decision':>12}{'metric RSS MB':>15}")
     for k, v in r.items():
-        print(f"{k:{width}}{v['time']:12.3f}{(metric_s(r,k) if k!='none' else 0):10.3f}{v['rss']-r['none']['rss']:15.0f}")
+        print(f"{k:{width}}{v['time']:12.3f}{metric_s(r,k):10.3f}{metric_s(r,k)/v['floor']['decision']:12.2f}{v['rss']-r['none']['rss']:15.0f}")
 
 def print_flat(r, big, a, flat):
     "Metric time and memory of `flat` at the big N, beside its memory at N."

@@ -63,15 +63,23 @@ def value_flags(preds:Tensor, # predictions
                 targs:Tensor, # targets
                 sigmoid:bool=True, # `preds` are logits
                 ignore_index:int|None=None, # target value to mask out
+                pos:Tensor|None=None, # `targs==1`, when the caller has it
+                keep:Tensor|None=None, # `targs!=ignore_index`, when the caller has it
                )->Tensor:
     "Bool tensor `[4]` on the inputs' device: NaN preds, probabilities outside [0,1], targets not 0/1, and whether any pred lies outside [0,1]. No host sync."
-    if preds.numel()==0: nan = outside = torch.zeros((), dtype=torch.bool, device=preds.device)
+    z = torch.zeros((), dtype=torch.bool, device=preds.device)
+    if preds.numel()==0: nan = outside = z
     else:
         lo,hi = torch.aminmax(preds)  # one pass; both are NaN when any value is
         nan,outside = hi.isnan(),(lo<0)|(hi>1)
-    ok_t = (targs==0)|(targs==1)
-    if ignore_index is not None: ok_t |= targs==ignore_index
-    return torch.stack([nan, outside & ~nan if not sigmoid else torch.zeros_like(nan), ~ok_t.all(), outside])
+    bad_t = z
+    if targs.dtype!=torch.bool:
+        # the targets are 0/1 (or masked) exactly when every nonzero one is a 1 (or masked): two counts, no per-entry test
+        ok = (targs==1 if pos is None else pos).count_nonzero()
+        if ignore_index is not None and ignore_index not in (0,1):
+            ok = ok + targs.numel() - (targs!=ignore_index if keep is None else keep).count_nonzero()
+        bad_t = targs.count_nonzero()!=ok
+    return torch.stack([nan, outside & ~nan if not sigmoid else z, bad_t, outside])
 
 def merge_flags(a:Tensor|None, b:Tensor|None)->Tensor|None:
     "Flags raised in `a` or `b` (either may be `None`), still on the device."
@@ -104,13 +112,14 @@ def prep(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, la
         ):
     "Check inputs and return `(scores, pos, keep, flags)`: `preds` (half upcast to float32), bool targets, bool mask or `None`, value flags or `None`."
     check_shapes(preds, targs)
+    pos = targs if targs.dtype==torch.bool else targs==1
+    keep = None if ignore_index is None else targs!=ignore_index
     flags = None
     if validate_args:
-        flags = value_flags(preds, targs, sigmoid, ignore_index)
+        flags = value_flags(preds, targs, sigmoid, ignore_index, pos, keep)
         # on the CPU an error is raised at once; the flags still travel, for the end-of-pass warning
         if not (preds.device.type!='cpu' if defer is None else defer): raise_flags(flags)
-    keep = None if ignore_index is None else targs!=ignore_index
-    return (preds.float() if preds.dtype in (torch.float16, torch.bfloat16) else preds), targs==1, keep, flags
+    return (preds.float() if preds.dtype in (torch.float16, torch.bfloat16) else preds), pos, keep, flags
 
 # %% ../nbs/00_core.ipynb #6c9806b3
 @functools.lru_cache(maxsize=65536)

@@ -396,7 +396,8 @@ def accuracy_multi(inp:Tensor, # logits (`sigmoid=True`) or probabilities; `(sam
     x,pos,_,flags = prep(inp, targ, sigmoid)
     th = check_thresh(thresh)
     warn_zero_thresh(th, sigmoid)
-    acc = ((x > cut_for(th, sigmoid, x))==pos).float().mean()
+    wrong = count_true((x > cut_for(th, sigmoid, x)) ^ pos, 0).sum()  # int32 per label, summed in int64
+    acc = (pos.numel()-wrong).float()/pos.numel()  # as `.float().mean()` of the 0/1 matches, without them
     return acc if flags is None else torch.where(flags[:3].any(), float('nan'), acc)
 
 def multilabel_stat_scores(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, labels)`

@@ -12,8 +12,8 @@ from sklearn.exceptions import UndefinedMetricWarning
 from .core import *
 
 # %% auto #0
-__all__ = ['averages', 'safe_div', 'fdtype', 'sample_kinds', 'stat_update', 'check_average', 'check_zero_division', 'nanaverage',
-           'stat_compute', 'check_accuracy_average', 'accuracy_compute', 'hamming_compute', 'mcc_compute',
+__all__ = ['averages', 'safe_div', 'fdtype', 'sample_kinds', 'count_true', 'stat_update', 'check_average', 'check_zero_division',
+           'nanaverage', 'stat_compute', 'check_accuracy_average', 'accuracy_compute', 'hamming_compute', 'mcc_compute',
            'exact_compute', 'rank_groups', 'auroc_groups', 'ap_groups', 'uniform_grid', 'is_uniform', 'grid_cuts',
            'hist_bins', 'bincount_nosync', 'hist_update', 'hist_counts', 'hist_groups', 'sample_folds',
            'poisson_weights', 'BootCounts', 'boot_scores']
@@ -32,6 +32,29 @@ def sample_kinds(betas=(1.,)):
     "Names of the per-sample scores `stat_update` sums: precision, recall, jaccard, specificity, negative predictive value, then one F-beta per beta."
     return ['precision','recall','jaccard','specificity','npv',*[f'f{b:g}' for b in betas]]
 
+@functools.cache
+def _cpu_int_mm()->bool:
+    "Whether this torch multiplies int8 matrices on the CPU (`torch._int_mm`, from torch 2.3)."
+    try: return torch._int_mm(torch.ones(1, 1, dtype=torch.int8), torch.ones(1, 1, dtype=torch.int8)).item()==1
+    except (AttributeError, RuntimeError, NotImplementedError): return False
+
+def count_true(b:Tensor, # a bool matrix `[B,C]`
+               dim:int, # 0: one count per column; 1: one per row
+              )->Tensor:
+    "Count of the bool matrix `b` along `dim`, in int32, without copying its entries to wider integers first (as a bool sum does)."
+    if b.device.type=='cpu' and b.numel() and _cpu_int_mm():  # a product of int8 matrices with a column (row) of ones: exact
+        i8,one = b.view(torch.int8),lambda *s: torch.ones(*s, dtype=torch.int8)
+        return torch._int_mm(one(1, b.shape[0]), i8)[0] if dim==0 else torch._int_mm(i8, one(b.shape[1], 1))[:,0]
+    return b.view(torch.uint8).sum(dim, dtype=torch.int32)
+
+@functools.lru_cache(maxsize=64)
+def _sample_rows(betas:tuple, device, ftype)->tuple:
+    "Integer coefficients taking per-sample `[tp, pred, pos, n]` to the ratios' numerators, denominators and `fp+fn`, and how many betas they cover."
+    ib = betas if all(float(b*b).is_integer() for b in betas) else ()
+    num = [[1,0,0,0]]*3 + [[1,-1,-1,1]]*2 + [[1+b*b,0,0,0] for b in ib]  # tp (precision, recall, jaccard), tn (specificity, npv), (1+b²)tp
+    den = [[0,1,0,0],[0,0,1,0],[-1,1,1,0],[0,0,-1,1],[0,-1,0,1]] + [[0,1,b*b,0] for b in ib]  # pred, pos, tp+fp+fn, n-pos, n-pred, pred+b²pos
+    return torch.tensor(num+den+[[-2,1,1,0]], dtype=ftype, device=device),len(ib)  # last row: fp+fn
+
 def stat_update(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabilities
                 pos:Tensor, # bool targets `[B,C]`
                 keep:Tensor|None=None, # bool mask of entries to count, or None for all
@@ -43,27 +66,29 @@ def stat_update(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabili
     pred = scores > cut
     if keep is not None: pred,pos = pred&keep,pos&keep
     hit = pred & pos
-    nkeep = lambda d: pred.new_full((pred.shape[1-d],), pred.shape[d], dtype=torch.long) if keep is None else keep.sum(d)
+    B,C = pred.shape
     ftype = fdtype(scores.device)
-    # per sample: unweighted integer counts, then one ratio per score kind
-    stp,spred,spos = hit.sum(1),pred.sum(1),pos.sum(1)
-    sfp,sfn = spred-stp,spos-stp
-    stn = nkeep(1)-stp-sfp-sfn
-    stp_f = stp.to(ftype)
-    # betas enter as Python scalars: a tensor made from them would be a host-to-device copy, and a sync, every batch
-    stn_f = stn.to(ftype)
-    num = torch.stack([stp_f,stp_f,stp_f,stn_f,stn_f, *[(1+b*b)*stp_f for b in betas]])
-    den = torch.stack([*torch.stack([spred,spos,stp+sfp+sfn,stn+sfp,stn+sfn]).to(ftype), *[(1+b*b)*stp_f+b*b*sfn+sfp for b in betas]])
+    # per sample: integer counts `[tp, pred, pos, n]`, exact in float64 (float32 on MPS), then one ratio per score kind
+    n = count_true(keep,1) if keep is not None else torch.full((B,), C, dtype=torch.int32, device=pred.device)
+    v = torch.stack([count_true(hit,1),count_true(pred,1),count_true(pos,1),n]).to(ftype)
+    A,k = _sample_rows(betas, pred.device, ftype)
+    M = A@v  # integer combinations of integers: exact, in any order
+    # a beta whose square is not an integer: the F-beta rows elementwise (a product's rounding could depend on the order)
+    num = M[:5+k] if k==len(betas) else torch.cat([M[:5], *[(1+b*b)*v[:1] for b in betas]])
+    den = M[5+k:10+2*k] if k==len(betas) else torch.cat([M[5:10], *[b*b*v[2:3]+v[1:2] for b in betas]])
     ok = den>0
-    r = safe_div(num, den)
-    w = torch.ones(len(stp), dtype=ftype, device=scores.device) if weight is None else weight.to(ftype)
-    # per class: weighted when sample weights are given, exact integers otherwise
-    if weight is None: ctp,cpred,cpos = hit.sum(0),pred.sum(0),pos.sum(0)
-    else: ctp,cpred,cpos = (w@hit.to(ftype)),(w@pred.to(ftype)),(w@pos.to(ftype))
-    cn = nkeep(0) if weight is None else (w if keep is None else w@keep.to(ftype))
-    if weight is not None and keep is None: cn = cn.sum().expand(pred.shape[1])
-    return dict(tp=ctp, fp=cpred-ctp, fn=cpos-ctp, tn=cn-cpred-cpos+ctp,
-                sdef=(r*w).sum(1), sund=((~ok)*w).sum(1), n=w.sum(), exact=(((sfp+sfn)==0)*w).sum())
+    r = torch.where(ok, num/torch.where(ok, den, 1), 0.)  # `safe_div`, its mask reused
+    exact = M[-1]==0
+    if weight is None:  # per class: exact integers
+        ctp,cpred,cpos = torch.stack([count_true(hit,0),count_true(pred,0),count_true(pos,0)]).long()
+        cn = B if keep is None else count_true(keep,0).long()
+        sdef,sund,n,exact = r.sum(1),(~ok).sum(1).to(ftype),torch.full((), B, dtype=ftype, device=scores.device),exact.sum().to(ftype)
+    else:  # per class: weighted
+        w = weight.to(ftype)
+        ctp,cpred,cpos = (w@hit.to(ftype)),(w@pred.to(ftype)),(w@pos.to(ftype))
+        cn = w.sum().expand(C) if keep is None else w@keep.to(ftype)
+        sdef,sund,n,exact = (r*w).sum(1),((~ok)*w).sum(1),w.sum(),(exact*w).sum()
+    return dict(tp=ctp, fp=cpred-ctp, fn=cpos-ctp, tn=cn-cpred-cpos+ctp, sdef=sdef, sund=sund, n=n, exact=exact)
 
 # %% ../nbs/01_stats.ipynb #b54622d9
 _scores = {'precision':('Precision','predicted'), 'recall':('Recall','true'), 'fbeta':('F-score','true nor predicted'),
@@ -311,12 +336,6 @@ def _fixed_point(x:Tensor)->Tensor:
 def _sample_q(tp:Tensor, fp:Tensor, fn:Tensor, zd:float)->Tensor:
     "Per-sample precision, recall, F1 and exact match from per-sample counts, stacked on a new dim 1."
     return torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)], 1)
-
-@functools.cache
-def _cpu_int_mm()->bool:
-    "Whether this torch multiplies int8 matrices on the CPU (`torch._int_mm`, from torch 2.3)."
-    try: return torch._int_mm(torch.ones(1, 1, dtype=torch.int8), torch.ones(1, 1, dtype=torch.int8)).item()==1
-    except (AttributeError, RuntimeError, NotImplementedError): return False
 
 def _wsum01(W:Tensor, M:Tensor,
             ints:bool|None=None, # int8 product; default: on the CPU, where torch has it

@@ -1,0 +1,82 @@
+"""The per-batch cost of each accumulator, beside the floor, over the same batches in one process: N×C float32 logits and
+float32 0/1 targets (as fastai hands them to a metric) in batches of 256.
+
+The floor: one read of the logits (`x.sum()`) and one decision pass (`((x > cut) & (y > 0)).sum(0)`). Every other line is
+the time of the accumulator's `update` (or the function's call) over the same batches, and its multiple of the decision
+pass. Configurations run in turn, `--rounds` times, each keeping its fastest round. With `--before DIR` (a source tree of
+an earlier commit, e.g. `git worktree add ../before <commit>`), that tree's package is loaded beside this one and timed in
+the same rounds, as `... before`.
+
+    python benchmarks/bench_updates.py [--n 20000] [--c 1000] [--rounds 5] [--before DIR]
+"""
+import argparse, importlib.util, sys, time, warnings
+from pathlib import Path
+import torch
+
+def load_pkg(src, name):
+    "The package `fastai_mlmetrics` of the source tree `src`, imported under the module name `name`."
+    init = Path(src)/'fastai_mlmetrics'/'__init__.py'
+    spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(init.parent)])
+    mod = importlib.util.module_from_spec(spec); sys.modules[name] = mod; spec.loader.exec_module(mod)
+    for m in ('core', 'stats', 'metrics', 'sweep'): importlib.import_module(f'{name}.{m}')
+    return mod
+
+def batches(n, c, bs=256, seed=0):
+    "The benchmark's data (about 1.5 positive labels per sample, as `common.make_learner`), in batches."
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, c, generator=g)
+    y = (torch.rand(n, c, generator=g) < torch.sigmoid(2*x - 6)).float()
+    return list(zip(x.split(bs), y.split(bs)))
+
+def configs(pkgs, c):
+    "name -> a function that runs one validation pass over the batches and returns a value to keep."
+    import fastai.metrics as fm
+    from torchmetrics.classification import MultilabelStatScores
+    cut = 0.  # logit(0.5)
+    def floor_read(bs):
+        for x,y in bs: x.sum()
+    def floor_decision(bs):
+        for x,y in bs: ((x > cut) & (y > 0)).sum(0)
+    def fastai_acc(bs):
+        for x,y in bs: fm.accuracy_multi(x, y)
+    def tm_stat(bs):
+        m = MultilabelStatScores(num_labels=c, average=None)
+        for x,y in bs: m.update(x, y.long())
+    cfg = {'read pass (floor)': floor_read, 'decision pass (floor)': floor_decision}
+    for tag,p in pkgs.items():
+        def stat(bs, p=p):
+            a = p.metrics.StatScores()
+            for x,y in bs: a.update(x, y)
+        def acc(bs, p=p):
+            for x,y in bs: p.metrics.accuracy_multi(x, y)
+        def sweep(bs, p=p):
+            s = p.sweep.ThresholdSweep(add_to_recorder=False).stats
+            for x,y in bs: s.update(x, y)
+        cfg |= {f'StatScores.update{tag}': stat, f'accuracy_multi{tag}': acc, f'default sweep update{tag}': sweep}
+    return cfg | {"fastai's accuracy_multi": fastai_acc, 'torchmetrics MultilabelStatScores.update': tm_stat}
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--n', type=int, default=20000); ap.add_argument('--c', type=int, default=1000)
+    ap.add_argument('--rounds', type=int, default=5); ap.add_argument('--before')
+    a = ap.parse_args()
+    warnings.simplefilter('ignore')
+    import fastai_mlmetrics, fastai_mlmetrics.metrics, fastai_mlmetrics.sweep  # noqa: F401
+    pkgs = {'': fastai_mlmetrics} | ({' before': load_pkg(a.before, 'fmm_before')} if a.before else {})
+    bs = batches(a.n, a.c)
+    cfg = configs(pkgs, a.c)
+    best = {k: float('inf') for k in cfg}
+    for f in cfg.values(): f(bs[:2])  # warm up every path once
+    for _ in range(a.rounds):
+        for k,f in cfg.items():
+            t = time.perf_counter(); f(bs); best[k] = min(best[k], time.perf_counter()-t)
+    print(f"{len(bs)} batches of {bs[0][0].shape[0]} x {a.c:,} float32 logits (N={a.n:,}), {torch.get_num_threads()} threads, best of {a.rounds} rounds")
+    print(f"{'':42}{'s':>8}{'x decision pass':>17}")
+    for k,v in best.items(): print(f"{k:42}{v:8.3f}{v/best['decision pass (floor)']:17.2f}")
+    st = best['StatScores.update']
+    print(f"default sweep / StatScores.update: {best['default sweep update']/st:.2f}x")
+    print(f"torchmetrics MultilabelStatScores / StatScores.update: {best['torchmetrics MultilabelStatScores.update']/st:.2f}x")
+    if a.before:
+        for k in ('StatScores.update', 'accuracy_multi', 'default sweep update'): print(f"{k} before / after: {best[k+' before']/best[k]:.2f}x")
+
+if __name__ == '__main__': main()
