@@ -19,7 +19,7 @@ __all__ = ['cut_for', 'warn_zero_thresh', 'Accumulator', 'StatScores', 'batch_ta
            'SharedMetric', 'ScoreMulti', 'F1ScoreMulti', 'FBetaMulti', 'PrecisionMulti', 'RecallMulti', 'JaccardMulti',
            'SpecificityMulti', 'NPVMulti', 'CountMetric', 'EntryRateMulti', 'AccuracyMulti', 'HammingLossMulti',
            'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'accuracy_multi', 'multilabel_stat_scores', 'BrierAcc',
-           'BrierScoreMulti', 'ScoresAcc', 'score_groups', 'partial_auroc_groups', 'RankMetric', 'RocAucMulti',
+           'BrierScoreMulti', 'ScoresAcc', 'score_rows', 'partial_auroc_groups', 'RankMetric', 'RocAucMulti',
            'APScoreMulti', 'RankingAcc', 'LabelRankMetric', 'CoverageErrorMulti', 'LabelRankingAPMulti',
            'RankingLossMulti', 'TorchMetric']
 
@@ -470,9 +470,10 @@ class ScoresAcc(Accumulator):
     def reduce(self):
         if self.thresholds is not None: return reduce_sums(self.state)
         if not self.chunks: return None
-        cols = list(zip(*self.chunks))
-        cat = lambda xs: None if xs[0] is None else gather_cat(torch.cat(xs))  # exact ranking: gathered once
-        return dict(scores=cat(cols[0]), pos=cat(cols[1]), keep=cat(cols[2]), w=cat(cols[3]))
+        # joined once and kept joined, so that the batches' copies go and the scores are held once
+        self.chunks = [tuple(None if xs[0] is None else torch.cat(xs) for xs in zip(*self.chunks))]
+        x,pos,keep,w = (None if t is None else gather_cat(t) for t in self.chunks[0])  # exact ranking: gathered once
+        return dict(scores=x, pos=pos, keep=keep, w=w)
 
 def _grid(thresholds)->Tensor:
     "Sorted thresholds: `int` n gives n evenly spaced points in (0,1), otherwise the values given (each in [0,1])."
@@ -493,22 +494,33 @@ def _rank_weights(pos:Tensor, keep:Tensor|None, w:Tensor|None, ft)->tuple:
     if w is not None: k = w if k is None else k*w
     return (p,1-p) if k is None else (p*k,(1-p)*k)
 
-def score_groups(s:dict, # the sums of a `ScoresAcc`
-                 layout:str='labels', # rank per label ('labels'), all entries at once ('micro') or per sample ('samples')
-                )->tuple:
-    "`rank_groups` runs `(P,N)` of the stored scores, or the histogram's bins, computed once per layout and kept in `s`."
-    k = ('groups', layout)
-    if k not in s:
-        if 'h' in s: s[k] = hist_groups(s['h'])
-        else:
-            sc,w = s['scores'],s['w']
-            ft = fdtype(sc.device)
-            w = None if w is None else w.to(ft)
-            # the bool targets are moved into the layout before they become float weights: 8× less to transpose
-            if layout=='labels': f,w = (lambda t: t.T.contiguous()),(None if w is None else w[None])
-            elif layout=='micro': f,w = (lambda t: t.reshape(1,-1)),(None if w is None else w[:,None].expand(sc.shape).reshape(1,-1))
-            else: f,w = (lambda t: t),(None if w is None else w[:,None])
-            s[k] = rank_groups(f(sc), *_rank_weights(f(s['pos']), None if s['keep'] is None else f(s['keep']), w, ft))
+def _row_stats(P:Tensor, N:Tensor, max_fpr:float|None)->dict:
+    "AUROC (partial up to `max_fpr`), AP, and the positive and negative weight of each row of runs `(P,N)`."
+    return dict(roc_auc=auroc_groups(P,N) if max_fpr is None else partial_auroc_groups(P,N,max_fpr), ap=ap_groups(P,N), npos=P.sum(-1), nneg=N.sum(-1))
+
+def score_rows(s:dict, # the sums of a `ScoresAcc`
+               layout:str='labels', # rank per label ('labels'), all entries at once ('micro') or per sample ('samples')
+               max_fpr:float|None=None, # AUROC up to this false positive rate (partial AUROC), or None
+               block:int=2**17, # entries ranked at a time, about 100 bytes of temporaries each (a row at least; 'micro' ranks all at once)
+              )->dict:
+    "Per row of the stored scores (or the histogram's bins): `roc_auc`, `ap`, `npos`, `nneg`, ranked a block of rows at a time, computed once per layout and kept in `s`."
+    k = ('rows', layout, max_fpr)
+    if k in s: return s[k]
+    if 'h' in s: s[k] = _row_stats(*hist_groups(s['h']), max_fpr); return s[k]
+    sc,w,keep = s['scores'],s['w'],s['keep']
+    ft = fdtype(sc.device)
+    w = None if w is None else w.to(ft)
+    # each block's rows are ranked on their own (each row's sums in the same order as a whole-matrix ranking): memory beyond
+    # the kept scores stays at one block's, and AUROC and AP share its sort; the bool targets move into the layout before
+    # they become float weights (8× less to copy)
+    if layout=='micro': parts = [(lambda t: t.reshape(1,-1), None if w is None else w[:,None].expand(sc.shape).reshape(1,-1))]
+    else:
+        rows,n = (sc.shape[1],sc.shape[0]) if layout=='labels' else sc.shape
+        step = max(1, block//max(n,1))
+        if layout=='labels': parts = [(lambda t,a=a: t[:,a:a+step].T.contiguous(), None if w is None else w[None]) for a in range(0, max(rows,1), step)]
+        else: parts = [(lambda t,a=a: t[a:a+step], None if w is None else w[a:a+step,None]) for a in range(0, max(rows,1), step)]
+    out = [_row_stats(*rank_groups(f(sc), *_rank_weights(f(s['pos']), None if keep is None else f(keep), wb, ft)), max_fpr) for f,wb in parts]
+    s[k] = {c: torch.cat([o[c] for o in out]) for c in out[0]}
     return s[k]
 
 def partial_auroc_groups(P:Tensor, N:Tensor, max_fpr:float)->Tensor:
@@ -554,9 +566,8 @@ class RankMetric(SharedMetric):
     def compute(self, s):
         if 'scores' in s and len(s['scores'])==0:  # no sample at all: nothing to rank
             return torch.full(s['scores'].shape[1:] if self.average is None else (), math.nan, dtype=torch.float64)
-        P,N = score_groups(s, 'labels' if self.average not in ('micro','samples') else self.average)
-        res = ap_groups(P,N) if self.kind=='ap' else auroc_groups(P,N) if self.max_fpr is None else partial_auroc_groups(P,N,self.max_fpr)
-        npos,nneg = P.sum(-1),N.sum(-1)
+        r = score_rows(s, 'labels' if self.average not in ('micro','samples') else self.average, self.max_fpr)
+        res,npos,nneg = r[self.kind],r['npos'],r['nneg']
         und = (npos==0) if self.kind=='ap' else (npos==0)|(nneg==0)
         if self.kind=='ap': res = torch.where(npos>0, res, 0.)  # scikit-learn: AP is 0 for a label with no positive
         if und.any():

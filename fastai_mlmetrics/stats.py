@@ -237,15 +237,14 @@ def hist_bins(scores:Tensor, # scores (logits or probabilities), float32 or floa
     "Bin of each score (int32): the number of `cuts` strictly below it, so `prob > thresholds[k]` iff `bin > k`."
     if not uniform: return torch.searchsorted(cuts, scores.contiguous(), out_int32=True)
     T = len(cuts)
-    # estimate from the rounded probability, then correct it against the exact cuts: the rounding (of the sigmoid,
-    # of `p*(T+1)`) moves a score at most one bin, so at most one of the two corrections applies (the second reads the first's result, as `add_` updates k in place: it then finds nothing to correct)
+    # a low estimate from the rounded probability, half a bin down: the bin or the one below it, as long as the rounding (of
+    # the sigmoid, of `p*(T+1)`) moves `p*(T+1)` by less than half a bin (it moves it by about 1e-5); one comparison with
+    # the exact cut above the estimate then settles it
     p = scores.sigmoid() if sigmoid else scores
-    k = (p*(T+1)).ceil_().int().sub_(1).clamp_(0, T)
-    inf = cuts.new_full((1,), math.inf)
-    lo,hi = torch.cat([-inf, cuts]),torch.cat([cuts, inf])  # lo[k] = cuts[k-1], hi[k] = cuts[k]
+    k = (p*(T+1)).sub_(.5).ceil_().int().sub_(1).clamp_(0, T)
+    hi = torch.cat([cuts, cuts.new_full((1,), math.inf)])  # hi[k] = cuts[k]; nothing lies above the last bin
     # `index_select` rather than `hi[k]`: the same gather, several times faster on the CPU
-    at = lambda v: v.index_select(0, k.reshape(-1)).view(k.shape)
-    return k.add_(at(hi) < scores).sub_((at(lo) >= scores).int()).clamp_(0, T)  # clamp: a score of -inf meets the -inf sentinel
+    return k.add_(hi.index_select(0, k.reshape(-1)).view(k.shape) < scores)
 
 def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     "Counts of each value of the 1-D int tensor `idx` in `range(n)`; by default on a GPU with a scatter-add, which needs no host sync."

@@ -14,9 +14,9 @@ BUGS = {
     'F-beta fp/fn swapped':     ('stats.py', "'fbeta':((1+b2)*tp,(1+b2)*tp+b2*fn+fp)", "'fbeta':((1+b2)*tp,(1+b2)*tp+b2*fp+fn)", [O]),
     'zero_division ignored':    ('stats.py', "    return torch.where(ok, num/torch.where(ok, den, 1), zero)", "    return torch.where(ok, num/torch.where(ok, den, 1), 0.)", [W]),
     'weighted average unweighted': ('stats.py', "    if weights is None or weights.sum()==0: return x.mean()", "    return x.mean()", [W]),
-    'exact match unweighted':   ('stats.py', "exact=(((sfp+sfn)==0)*w).sum())", "exact=((sfp+sfn)==0).sum().to(w.dtype))", [W]),
+    'exact match unweighted':   ('stats.py', "w.sum(),(exact*w).sum()", "w.sum(),exact.sum().to(w.dtype)", [W]),
     'samples AUROC/AP unweighted': ('metrics.py', "return nanaverage(res, None if s.get('w') is None else s['w'].to(res.dtype))", "return nanaverage(res, None)", [W]),
-    'AUROC/AP mask dropped':    ('metrics.py', "None if s['keep'] is None else f(s['keep']), w, ft))", "None, w, ft))", [W]),
+    'AUROC/AP mask dropped':    ('metrics.py', "None if keep is None else f(keep), wb, ft)", "None, wb, ft)", [W]),
     'class prior unmasked':     ('report.py', "    n = pos.shape[0] if keep is None else keep.sum(0).clamp_min(1)", "    n = pos.shape[0]", [R]),
     'interval percentiles':     ('report.py', "    q = [(1-ci)/2, (1+ci)/2]", "    q = [1-ci, ci]", [H]),
     'standard error ddof 0':    ('sweep.py', "return float(v.std(ddof=1))", "return float(v.std(ddof=0))", [H]),
@@ -25,7 +25,7 @@ BUGS = {
                                  "    return _prf(monitor.split('_')[0], tp.sum(-1), fp.sum(-1), fn.sum(-1), zd)", [H]),
     'one padding row kept':     ('distributed.py', "max(0, min(bs, learn.dl.n-start))", "max(0, min(bs, learn.dl.n-start+1))", [D]),
     'flags AND-ed':             ('core.py', "    return b if a is None else a if b is None else a|b", "    return b if a is None else a if b is None else a&b", [C]),
-    'bin correction off':       ('stats.py', "sub_((at(lo) >= scores).int())", "sub_((at(lo) > scores).int())", [S]),
+    'bin correction off':       ('stats.py', "view(k.shape) < scores)", "view(k.shape) <= scores)", [S]),
 }
 
 def run(name:str)->tuple:
