@@ -92,6 +92,11 @@ def _run(a, out:Path):
                 'per_class': "the per-class thresholds above"}[r]
         x = rules.loc[r]
         print(f"threshold to ship: rule '{r}' ({what}): F1 over samples {x.cv:.3f} ± {x.se:.3f} held out ({x.in_sample:.3f} in-sample)")
+        op = sweep.operating_points(min_precision=.9)
+        print("\nfor screening, per-class thresholds certified to keep precision >= 0.9 on new data with 90% confidence "
+              "(precision_lcb: the bound at that threshold; blank: not certified, and why below):")
+        print(_fixed3(op.drop(columns='note')).to_string())
+        for k,n in op.note[op.note!=''].items(): print(f"  {k}: {n}")
         sweep.apply(learn)  # predict decodes with the rule's thresholds, and the report describes them
         with learn.no_bar(): rep = learn.multilabel_report(ci=.95)
     print(f"\nmultilabel_report at the shipped threshold(s), with 95% bootstrap intervals:")

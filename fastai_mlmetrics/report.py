@@ -78,6 +78,7 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
                       ci:float|None=None, # add `<col>_lo`/`<col>_hi`, a percentile bootstrap interval at this level (e.g. 0.95), to the model's summary rows
                       boot:int=200, # bootstrap replicates for `ci`
                       seed:int=0, # seed of the bootstrap weights
+                      min_support:int=5, # a label with fewer positives is named as too thin for the macro averages (warning, `attrs['thin_labels']`, and a `thin` column with `ci`)
                      )->pd.DataFrame:
     "Per-class and summary metrics of `preds`, beside the same metrics for all-negative, class-prior and all-positive predictors (the baselines)."
     if targs is None: raise ValueError("no targets: the report needs labelled data (for a test set, learn.dls.test_dl(items, with_labels=True))")
@@ -108,11 +109,21 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
     if ci is not None: cols += [f'{c}_{e}' for c in ('precision','recall','f1','value') for e in ('lo','hi')]
     df = pd.DataFrame([v for _,v in rows], index=pd.MultiIndex.from_tuples([k for k,_ in rows], names=['section','row']), columns=cols)
     df.attrs['baselines'] = baselines
+    thin = [v for v,n in zip(vocab, per.support) if n<min_support]
+    df.attrs['thin_labels'] = thin
+    if thin:
+        warnings.warn(f"multilabel_report: the macro averages include {len(thin)} label(s) with fewer than {min_support} positives "
+                      f"({', '.join(thin[:10])}{', ...' if len(thin)>10 else ''}): each weighs as much as any other label, so their noise "
+                      f"dominates the macro scores, and an interval for them may cover the truth far less often than ci says "
+                      f"(rep.attrs['thin_labels'] names them)", stacklevel=2)
+    if ci is not None:  # which intervals rest on thin labels: the macro rows, and those labels' own
+        df['thin'] = [(sec=='model' and k=='macro avg' and bool(thin)) or (sec=='class' and k in thin) for sec,k in df.index]
     return df.astype({'support': 'Int64'})
 
 # %% ../nbs/04_report.ipynb #8b9bbadf
 @patch
-def multilabel_report(self:Learner, dl=None, thresh=None, ignore_index=None, thresholds:int=101, ci:float|None=None, boot:int=200, seed:int=0):
+def multilabel_report(self:Learner, dl=None, thresh=None, ignore_index=None, thresholds:int=101, ci:float|None=None, boot:int=200, seed:int=0,
+                      min_support:int=5):
     "`multilabel_report` on `dl` (default: validation set), at the decoding threshold (or a sweep's, before it is applied) unless `thresh` is given."
     from fastcore.basics import noop
     preds,targs = self.get_preds(dl=dl, act=noop)
@@ -121,7 +132,7 @@ def multilabel_report(self:Learner, dl=None, thresh=None, ignore_index=None, thr
         thresh = sw[0].best_thresh if sw else getattr(self.loss_func, 'thresh', 0.5)
     vocab = getattr(self.dls, 'vocab', None)
     return multilabel_report(preds, targs, thresh, True, vocab if vocab is not None and len(vocab)==preds.shape[1] else None,
-                             ignore_index, thresholds, ci, boot, seed)
+                             ignore_index, thresholds, ci, boot, seed, min_support)
 
 # %% ../nbs/04_report.ipynb #a3e9e2cf
 def _fn_name(m):

@@ -16,6 +16,7 @@ from .stats import *
 from .stats import _hist, _fixed_point, _sample_q, _wsum01
 from .metrics import _grid, check_once
 from .distributed import *
+from .choose import certified_points, needed, rate
 
 # %% auto #0
 __all__ = ['sweep_metrics', 'SweepStats', 'ThresholdSweep']
@@ -287,6 +288,22 @@ def _tracked_epoch(learn)->int|None:
                 if v[cb.idx] is not None and cb.comp(v[cb.idx]-cb.min_delta, best): best,epoch = v[cb.idx],i
             return epoch
 
+def _constraint(min_precision, min_recall, min_specificity)->tuple:
+    "`(rate, floor)` of the one floor given."
+    given = {k:v for k,v in dict(precision=min_precision, recall=min_recall, specificity=min_specificity).items() if v is not None}
+    if len(given)!=1: raise ValueError("give exactly one of min_precision, min_recall, min_specificity")
+    (con,target), = given.items()
+    if not 0<=target<=1: raise ValueError(f"min_{con} must lie in [0,1], got {target}")
+    return con,target
+
+def _notes(pool:tuple, sel:np.ndarray, con:str, floor:float, confidence:float)->list:
+    "Why each class without a certified threshold has none: what it has, and roughly what it would need ('' where one is certified)."
+    tp,fp,fn,tn = pool
+    unit,have = ('negatives',(tn+fp)[:,0]) if con=='specificity' else ('positives',(tp+fn)[:,0])
+    need = needed(*pool, con, floor, confidence)
+    return ['' if s>=0 else f"not certified: {h:.0f} {unit}; at these rates, not even 1,000 times as many would certify {con} >= {floor:g}" if not np.isfinite(n)
+            else f"not certified: {h:.0f} {unit}; at these rates, about {n:,.0f} would certify {con} >= {floor:g} at {confidence:.0%}" for s,h,n in zip(sel, have, need)]
+
 def _se(v:np.ndarray)->float:
     "Bootstrap standard error: the standard deviation of the replicates (NaN with fewer than two)."
     v = v[~np.isnan(v)]
@@ -496,16 +513,12 @@ class ThresholdSweep(Callback):
         min_precision:float|None=None, # keep each class's precision at least this, and maximise its recall
         min_recall:float|None=None, # keep each class's recall (sensitivity) at least this, and maximise its precision
         min_specificity:float|None=None, # keep each class's specificity at least this, and maximise its recall (sensitivity)
+        confidence:float|None=0.9, # the chance, over the draw of the validation set, that a class is given a threshold whose rate on new data falls below its floor is at most 1-confidence; None: the in-sample choice, not certified (it sits at the floor, and meets it on new data about half the time)
     )->pd.DataFrame:
-        "Per class at `chosen_epoch`: the grid threshold meeting one constraint with the best other metric, both in-sample and on held-out folds (NaN: unreachable)."
-        given = {k:v for k,v in dict(precision=min_precision, recall=min_recall, specificity=min_specificity).items() if v is not None}
-        if len(given)!=1: raise ValueError("give exactly one of min_precision, min_recall, min_specificity")
-        (con,target), = given.items()
-        if not 0<=target<=1: raise ValueError(f"min_{con} must lie in [0,1], got {target}")
+        "Per class at `chosen_epoch`: the grid threshold keeping one rate at its floor (certified with `confidence`) with the best other rate, in-sample and on held-out folds; NaN and a `note` where none is."
+        con,target = _constraint(min_precision, min_recall, min_specificity)
         other = 'precision' if con=='recall' else 'recall'
-        h = self._snap()['h']
-        if h is None: raise ValueError("this validation's per-fold counts are not kept (dropped on export, or for an epoch that cannot be shipped)")
-        tp,fp,fn,tn = _counts(h)
+        tp,fp,fn,tn = self._fold_counts()
         ths = self.stats.thresholds.numpy()
         rate = dict(precision=lambda tp,fp,fn,tn: _sdiv(tp, tp+fp, np.nan), recall=lambda tp,fp,fn,tn: _sdiv(tp, tp+fn, np.nan),
                     specificity=lambda tp,fp,fn,tn: _sdiv(tn, tn+fp, np.nan))
@@ -515,20 +528,41 @@ class ThresholdSweep(Callback):
             top = lambda v,m: m & np.isclose(v, np.where(m, v, -np.inf).max(-1, keepdims=True), rtol=0, atol=1e-12)
             cand = top(np.where(ok, a, -np.inf), top(np.nan_to_num(b, nan=-1.), ok))
             return np.where(ok.any(-1), cand.argmax(-1), -1)
-        ins = choose(tuple(a.sum(0) for a in (tp,fp,fn,tn)))  # [C]
-        cv = choose(tuple(_others(a) for a in (tp,fp,fn,tn)))  # [K,C]
+        pool,oth = tuple(a.sum(0) for a in (tp,fp,fn,tn)),tuple(_others(a) for a in (tp,fp,fn,tn))  # [C,T] and [K,C,T]
+        if confidence is None: ins,cv = choose(pool),choose(oth)
+        else:  # certified on all the folds, and (for the `_cv` columns) on the other folds of each
+            ins,_,lcb = certified_points(*pool, con, target, confidence)
+            cv = certified_points(*oth, con, target, confidence)[0]
         def pooled(sel):  # the metrics of the decisions at sel[k,c], pooled over folds; NaN where a fold had no threshold
             c = tuple(_pick(a, np.maximum(sel, 0)).sum(0) for a in (tp,fp,fn,tn))
             bad = (sel<0).any(0)
             return {k: np.where(bad, np.nan, rate[k](*c)) for k in (con, other)}
         K = len(tp)
         pi,pc = pooled(np.broadcast_to(ins, (K,len(ins)))),pooled(cv)
-        return pd.DataFrame({'thresh': np.where(ins<0, np.nan, ths[np.maximum(ins,0)]), con: pi[con], other: pi[other],
-                             f'{con}_cv': pc[con], f'{other}_cv': pc[other]}, index=self._vocab(len(ins)))
+        cols = {'thresh': np.where(ins<0, np.nan, ths[np.maximum(ins,0)]), con: pi[con]}
+        if confidence is not None: cols[f'{con}_lcb'] = np.where(ins<0, np.nan, _pick(lcb[None], np.maximum(ins,0)[None])[0])
+        cols |= {other: pi[other], f'{con}_cv': pc[con], f'{other}_cv': pc[other]}
+        if confidence is not None: cols['note'] = _notes(pool, ins, con, target, confidence)
+        return pd.DataFrame(cols, index=self._vocab(len(ins)))
+
+    def _fold_counts(self)->tuple:
+        "`(tp, fp, fn, tn)` `[K,C,T]` of the folds at `chosen_epoch`."
+        h = self._snap()['h']
+        if h is None: raise ValueError("this validation's per-fold counts are not kept (dropped on export, or for an epoch that cannot be shipped)")
+        return _counts(h)
+
+    def _rule_thresh(self, rule:str|None=None):
+        "The threshold(s) `rule` (default: `self.rule`) ships at `chosen_epoch`: a float, or a float32 tensor of one per class."
+        rule = rule or self.rule
+        if rule=='fixed': return self._snap()['fixed']
+        if rule in ('per_class','shrunk'):
+            return torch.tensor(self.class_thresholds['thresh' if rule=='per_class' else 'thresh_shrunk'].to_numpy(), dtype=torch.float32)
+        return self.best_thresh
 
     def apply(self, learn=None,
               per_class:bool|None=None, # None: the thresholds of `rule`; True: per-class F1 thresholds; False: `best_thresh`
               thresh=None, # thresholds to set instead (a float, or one per class, e.g. `operating_points(...).thresh`)
+              fallback=None, # for the classes `thresh` leaves NaN (no certified threshold): a threshold in [0,1], or 'rule' (what `rule` ships); None: refuse them
              ):
         "Set `learn.loss_func.thresh` to the chosen threshold(s), so `predict`/`get_preds(with_decoded=True)` use them; return them."
         learn = learn or getattr(self, 'learn', None)
@@ -538,16 +572,19 @@ class ThresholdSweep(Callback):
         if thresh is not None:
             a = np.asarray(thresh, dtype=np.float64)
             if a.ndim==1 and np.isnan(a).any():
-                names = list(thresh.index[np.isnan(a)]) if isinstance(thresh, pd.Series) else np.flatnonzero(np.isnan(a)).tolist()
-                raise ValueError(f"no threshold for class(es) {names[:10]} (the constraint is unreachable there): choose another constraint, or fill them")
+                if fallback is None:
+                    names = list(thresh.index[np.isnan(a)]) if isinstance(thresh, pd.Series) else np.flatnonzero(np.isnan(a)).tolist()
+                    raise ValueError(f"no threshold for class(es) {names[:10]} (the constraint cannot be met or certified there): pass "
+                                     f"fallback= (a threshold, or 'rule' for the thresholds `rule` ships) to decide what they get, or choose another constraint")
+                fb = np.broadcast_to(np.asarray(self._rule_thresh() if isinstance(fallback, str) and fallback=='rule' else check_thresh(fallback, 'fallback'), dtype=np.float64), a.shape)
+                a = np.where(np.isnan(a), fb, a)
             a = check_thresh(a)
             t = torch.tensor(a.numpy(), dtype=torch.float32) if isinstance(a, Tensor) else a
         else:
             rule = self.rule if per_class is None else 'per_class' if per_class else 'global'
-            if rule=='fixed': t = self._snap()['fixed']
-            else:
+            t = self._rule_thresh(rule)
+            if rule!='fixed':
                 cls = rule in ('per_class','shrunk')
-                t = torch.tensor(self.class_thresholds['thresh' if rule=='per_class' else 'thresh_shrunk'].to_numpy(), dtype=torch.float32) if cls else self.best_thresh
                 edge = np.isin(np.atleast_1d(np.asarray(t, dtype=np.float64)), ths[[0,-1]])
                 if edge.any():
                     warnings.warn(f"{'some per-class thresholds lie' if cls else f'the threshold {float(t):.4g} lies'} on the edge of the grid "
@@ -577,6 +614,38 @@ class ThresholdSweep(Callback):
         ax.set_xlabel('threshold (probability)'); ax.set_ylabel(m); ax.grid(alpha=.3)
         if len(groups)<=12: ax.legend(fontsize=8, loc='upper left', bbox_to_anchor=(1.01, 1), frameon=False)  # beside the curves, not on them
         fig.tight_layout()
+        return fig
+
+    def plot_operating_points(self,
+        min_precision:float|None=None, min_recall:float|None=None, min_specificity:float|None=None, # one floor, as `operating_points`
+        confidence:float=0.9, # as `operating_points`
+        classes=None, # the classes to draw, by name or index (default: the first 12)
+    ):
+        "Per class at `chosen_epoch`: the constrained rate and its lower confidence bound across thresholds, the other rate, the floor, the certified thresholds (shaded) and the one chosen."
+        import matplotlib.pyplot as plt
+        con,target = _constraint(min_precision, min_recall, min_specificity)
+        other = 'precision' if con=='recall' else 'recall'
+        pool = tuple(a.sum(0) for a in self._fold_counts())
+        sel,cert,lcb = certified_points(*pool, con, target, confidence)
+        ths,C = self.stats.thresholds.numpy(),len(sel)
+        names = self._vocab(C) or list(range(C))
+        idx = list(range(min(C, 12))) if classes is None else [names.index(c) if c in names else int(c) for c in classes]
+        cols = min(len(idx), 4)
+        fig,axs = plt.subplots(math.ceil(len(idx)/cols), cols, figsize=(3*cols, 2.4*math.ceil(len(idx)/cols)+.6), squeeze=False, sharex=True, sharey=True)
+        for ax,i in zip(axs.flat, idx):
+            c = tuple(a[i] for a in pool)
+            ax.plot(ths, rate(con, *c), color='C0', label=con)
+            ax.plot(ths, lcb[i], '--', color='C0', lw=1, label=f"{con}: {confidence:.0%} lower bound")
+            ax.plot(ths, rate(other, *c), color='C1', label=other)
+            ax.axhline(target, color='k', ls=':', lw=1, label='floor')
+            if cert[i].any(): ax.axvspan(ths[cert[i]].min(), ths[cert[i]].max(), color='C2', alpha=.15, lw=0, label='certified')
+            if sel[i]>=0: ax.plot(ths[sel[i]], rate(con, *c)[sel[i]], 'o', color='C2', label='chosen')
+            ax.set_title(f"{names[i]}{'' if sel[i]>=0 else ' (not certified)'}", fontsize=9); ax.grid(alpha=.3)
+        for ax in axs.flat[len(idx):]: ax.axis('off')
+        for ax in axs[-1]: ax.set_xlabel('threshold (probability)', fontsize=8)
+        hl = {l:h for ax in axs.flat for h,l in zip(*ax.get_legend_handles_labels())}  # every kind of line once
+        fig.legend(hl.values(), hl.keys(), loc='lower center', ncol=3, fontsize=8, frameon=False)
+        fig.tight_layout(rect=(0, .6/(2.4*len(axs)+.6), 1, 1))  # the legend below the plots
         return fig
 
     def plot_heatmap(self, metric:str|None=None):

@@ -33,7 +33,7 @@ def _values(learn, dl=None):
         warnings.simplefilter('ignore')
         res = learn.validate(dl=dl, cbs=[sw])
     best = sw.best
-    honest = [sw.rules.to_numpy(float), best.filter(regex='_(cv|se)$').to_numpy(float), sw.operating_points(min_recall=.5).to_numpy(float),
+    honest = [sw.rules.to_numpy(float), best.filter(regex='_(cv|se)$').to_numpy(float), sw.operating_points(min_recall=.5).drop(columns='note').to_numpy(float),
               sw.class_thresholds.to_numpy(float)]
     return dict(metrics=[np.asarray(v, dtype=float).tolist() for v in res[1:]], sweep=sw.history.drop(columns='epoch').to_numpy().tolist(),
                 honest=[np.nan_to_num(h, nan=-9).tolist() for h in honest], rule=sw.rule)
