@@ -7,10 +7,11 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/choose.html.md"""
 # %% ../nbs/09_choose.ipynb #5a6ff3d6
 from __future__ import annotations
 import math, numpy as np
-from scipy.stats import beta, norm
+from scipy.stats import beta
+from scipy.special import betainc
 
 # %% auto #0
-__all__ = ['rate', 'cp_lower', 'min_trials', 'fixed_sequence', 'certified_points', 'needed']
+__all__ = ['rate', 'cp_lower', 'min_trials', 'passes', 'fixed_sequence', 'certified_points', 'needed']
 
 # %% ../nbs/09_choose.ipynb #6ca53df9
 _trials = dict(precision=('tp','fp'), recall=('tp','fn'), specificity=('tn','fp'))  # the successes and failures of each rate
@@ -39,6 +40,18 @@ def min_trials(floor:float, confidence:float=0.9)->float:
     n = math.ceil(math.log(1-confidence)/math.log(floor))
     return n if cp_lower(n, n, confidence)>=floor else n+1  # the logarithms' rounding, at an exact boundary
 
+def passes(k, # successes
+           n, # trials
+           floor:float, # the floor the rate must keep
+           confidence:float=0.9,
+          )->np.ndarray:
+    "Whether the Clopper-Pearson lower bound of `k` in `n` reaches `floor`, elementwise, without computing it: the exact binomial test P(X >= k | rate = floor) <= 1-confidence."
+    k,n = np.broadcast_arrays(np.asarray(k, np.float64), np.asarray(n, np.float64))
+    if floor<=0: return n>0
+    if floor>=1: return np.zeros(k.shape, bool)
+    p = betainc(np.maximum(k, 1), np.maximum(n-k+1, 1), floor)  # the beta distribution's cdf at the floor: the bound's own equation
+    return (k>=1) & (n>0) & (p<=1-confidence)
+
 def fixed_sequence(ok:np.ndarray, # `[...,T]`: whether each threshold's test passes
                    start, # `[...]` (or a scalar): the index each row's sequence starts at (-1: no sequence)
                    down:bool, # test toward lower indices (True) or higher ones
@@ -57,37 +70,43 @@ def certified_points(tp, fp, fn, tn, # counts `[...,T]` at each threshold of an 
                      floor:float, # the floor, in [0,1]
                      confidence:float=0.9, # probability (over the draw of the validation set) that every certified threshold keeps the floor
                     )->tuple:
-    "Per row: the index of the certified threshold with the best other rate (-1: none), the mask of certified thresholds, and the lower bound at each threshold."
+    "Per row: the index of the certified threshold with the best other rate (-1: none), and the mask of certified thresholds (`cp_lower` gives the bounds)."
     if con not in _trials: raise ValueError(f"con must be one of {list(_trials)}, got {con!r}")
     if not 0<confidence<1: raise ValueError(f"confidence must lie in (0,1), got {confidence}")
     c = dict(tp=np.asarray(tp), fp=np.asarray(fp), fn=np.asarray(fn), tn=np.asarray(tn))
     s,f = _trials[con]
-    lcb = cp_lower(c[s], c[s]+c[f], confidence)
-    T = lcb.shape[-1]
+    ok = passes(c[s], c[s]+c[f], floor, confidence)
+    T = ok.shape[-1]
     if con=='recall': start,down = 0,False
     elif con=='specificity': start,down = T-1,True
     else:  # from the highest threshold with enough predicted positives to pass at all: read from the predictions alone
         enough = (c['tp']+c['fp']) >= min_trials(floor, confidence)
         start,down = np.where(enough.any(-1), T-1-enough[...,::-1].argmax(-1), -1),True
-    cert = fixed_sequence(np.nan_to_num(lcb, nan=-1.)>=floor, start, down)
+    cert = fixed_sequence(ok, start, down)
     a,b = rate(con, **c),rate('precision' if con=='recall' else 'recall', **c)
     top = lambda v,m: m & np.isclose(v, np.where(m, v, -np.inf).max(-1, keepdims=True), rtol=0, atol=1e-12)
     cand = top(np.where(cert, a, -np.inf), top(np.nan_to_num(b, nan=-1.), cert))
-    return np.where(cert.any(-1), cand.argmax(-1), -1),cert,lcb
+    return np.where(cert.any(-1), cand.argmax(-1), -1),cert
 
 def needed(tp, fp, fn, tn, # counts `[...,T]`, as `certified_points`
            con:str, floor:float, confidence:float=0.9,
-           scales=np.geomspace(1, 1000, 61), # the multiples of the data tried
+           most:float=1000, # the largest multiple of the data tried
           )->np.ndarray:
-    "Roughly how many positives (negatives, for specificity) each row would need for a certified threshold: its counts scaled up at the same rates until `certified_points` finds one (inf: not within 1,000 times the data)."
+    "Roughly how many positives (negatives, for specificity) each row would need for a certified threshold: its counts scaled up at the same rates until `certified_points` finds one (inf: not within `most` times the data)."
     c = [np.asarray(a, np.float64) for a in np.broadcast_arrays(tp, fp, fn, tn)]
     shape,T = c[0].shape[:-1],c[0].shape[-1]
     c = [a.reshape(-1, T) for a in c]
     have = (c[3]+c[1] if con=='specificity' else c[0]+c[2])[:,0]
-    out,todo = np.full(len(have), np.inf),np.arange(len(have))
-    for f in scales:  # the whole procedure on the scaled counts: its start and its sequence move with the data, as they would
-        if not len(todo): break
-        sel = certified_points(*(np.round(a[todo]*f) for a in c), con, floor, confidence)[0]
-        out[todo[sel>=0]] = np.ceil(have[todo[sel>=0]]*f)
-        todo = todo[sel<0]
+    # the whole procedure on the scaled counts (its start and its sequence move with the data, as they would), the scale found
+    # by bisection on a log scale, a row at a time but all rows at once
+    ok = lambda rows, f: certified_points(*(np.round(a[rows]*f[:,None]) for a in c), con, floor, confidence)[0]>=0
+    out = np.where(ok(np.arange(len(have)), np.ones(len(have))), have, np.inf)
+    rows = np.flatnonzero(np.isinf(out))
+    rows = rows[ok(rows, np.full(len(rows), float(most)))]
+    lo,hi = np.zeros(len(rows)),np.full(len(rows), math.log(most))
+    for _ in range(12):  # to within a factor of 1.8% or so: "roughly"
+        mid = (lo+hi)/2
+        m = ok(rows, np.exp(mid))
+        hi,lo = np.where(m, mid, hi),np.where(m, lo, mid)
+    out[rows] = np.ceil(have[rows]*np.exp(hi))
     return out.reshape(shape)

@@ -88,6 +88,7 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
     vocab = [str(v) for v in vocab] if vocab is not None else [str(i) for i in range(C)]
     if len(vocab)!=C: raise ValueError(f"vocab has {len(vocab)} names but the inputs have {C} labels")
     if ci is not None and not 0<ci<1: raise ValueError(f"ci is a confidence level in (0,1), e.g. 0.95, got {ci!r}")
+    if ci is not None and boot<2: raise ValueError(f"boot={boot}: an interval needs at least two bootstrap replicates (200 by default)")
     if len(set(vocab))!=C: raise ValueError(f"vocab has duplicate names {sorted({v for v in vocab if vocab.count(v)>1})[:5]}: each class needs its own row")
     # the model's counts and scores serve its per-class and its summary rows; a sweep gives each class's best threshold
     s,r = _accumulate(x, targs, thresh, ignore_index, sigmoid)
@@ -102,7 +103,8 @@ def multilabel_report(preds:Tensor, # logits (`sigmoid=True`) or probabilities, 
                 'all negative': _summary(*_accumulate(torch.zeros_like(x), targs, thresh, ignore_index)),
                 'class prior': _summary(*_accumulate(prior.contiguous(), targs, thresh, ignore_index)),
                 'all positive': _summary(*_accumulate(torch.ones_like(x), targs, thresh, ignore_index))}
-    if ci is not None: _add_intervals(sections['model'], _boot(x, pos, keep, cut_for(thresh, sigmoid, x), boot, seed), ci)
+    if ci is not None and N<2: warnings.warn("multilabel_report: one sample gives no interval (every replicate is that sample): the _lo/_hi columns are NaN", stacklevel=2)
+    elif ci is not None: _add_intervals(sections['model'], _boot(x, pos, keep, cut_for(thresh, sigmoid, x), boot, seed), ci)
     rows = [(('class', k), v) for k,v in per.to_dict('index').items()]
     rows += [((sec, k), v) for sec,d in sections.items() for k,v in d.items()]
     cols = ['precision','recall','f1','support','ap','auroc','best_thresh','value']

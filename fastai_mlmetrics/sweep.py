@@ -16,7 +16,7 @@ from .stats import *
 from .stats import _hist, _fixed_point, _sample_q, _wsum01
 from .metrics import _grid, check_once
 from .distributed import *
-from .choose import certified_points, needed, rate
+from .choose import certified_points, needed, rate, cp_lower
 
 # %% auto #0
 __all__ = ['sweep_metrics', 'SweepStats', 'ThresholdSweep']
@@ -91,6 +91,7 @@ class SweepStats:
                  seed:int=0, # seed of the folds and bootstrap weights
                 ):
         if folds<1 or boot<0: raise ValueError(f"folds must be at least 1 and boot at least 0, got folds={folds}, boot={boot}")
+        if boot==1: raise ValueError("boot=1 gives no standard error (a spread needs at least two bootstrap replicates): pass 0 for none, or 2 or more (200 by default)")
         self.thresholds,self.sigmoid,self.ignore_index,self.zd = _grid(thresholds),sigmoid,ignore_index,float(zero_division)
         self.uniform,self._cuts,self.K,self.R,self.monitor,self.keep_codes,self.seed = is_uniform(self.thresholds),{},folds,boot,monitor,keep_codes,seed
         self.reset()
@@ -296,6 +297,10 @@ def _constraint(min_precision, min_recall, min_specificity)->tuple:
     if not 0<=target<=1: raise ValueError(f"min_{con} must lie in [0,1], got {target}")
     return con,target
 
+def _successes(con:str, tp, fp, fn, tn)->tuple:
+    "The successes and trials of rate `con`: `(tp, tp+fp)` for precision, `(tp, tp+fn)` for recall, `(tn, tn+fp)` for specificity."
+    return {'precision':(tp,tp+fp), 'recall':(tp,tp+fn), 'specificity':(tn,tn+fp)}[con]
+
 def _notes(pool:tuple, sel:np.ndarray, con:str, floor:float, confidence:float)->list:
     "Why each class without a certified threshold has none: what it has, and roughly what it would need ('' where one is certified)."
     tp,fp,fn,tn = pool
@@ -412,6 +417,13 @@ class ThresholdSweep(Callback):
             classes = dict(thresh=ths[j], f1=f1[np.arange(C),j], f1_at_best_thresh=f1[:,i], gain=f1[np.arange(C),j]-f1[:,i],
                            gain_cv=_pooled_class_f1(F, sels['per_class'][0], zd)-_pooled_class_f1(F, cv_g, zd))
             if 'shrunk' in sels: classes['thresh_shrunk'] = ths[sels['shrunk'][1][0]]
+        if (F[2]==0).any():  # an empty fold: no threshold can be scored on it, so nothing is held out
+            warnings.warn(f"ThresholdSweep: {int(F[2].sum())} validation sample(s) for {K} folds leave {int((F[2]==0).sum())} fold(s) empty, "
+                          f"so the held-out values (cv) and their standard errors are NaN: validate on many more samples than folds "
+                          f"(at least {K}, each fold then likely to hold some), or pass fewer folds", stacklevel=2)
+            rules[['cv','se']] = np.nan
+            ex = {k:(np.nan if k.endswith(('_cv','_se')) else v) for k,v in ex.items()}
+            if classes is not None: classes['gain_cv'] = np.full(C, np.nan)
         return dict(value=float(tab[m][i]), thresh=float(ths[i]), cv=ex[f'{m}_cv'], extra=ex, rules=rules, classes=classes,
                     h=st.h.view(st.K,C,-1,2).to(torch.int32).cpu(), fixed=self._fixed)
 
@@ -531,7 +543,7 @@ class ThresholdSweep(Callback):
         pool,oth = tuple(a.sum(0) for a in (tp,fp,fn,tn)),tuple(_others(a) for a in (tp,fp,fn,tn))  # [C,T] and [K,C,T]
         if confidence is None: ins,cv = choose(pool),choose(oth)
         else:  # certified on all the folds, and (for the `_cv` columns) on the other folds of each
-            ins,_,lcb = certified_points(*pool, con, target, confidence)
+            ins = certified_points(*pool, con, target, confidence)[0]
             cv = certified_points(*oth, con, target, confidence)[0]
         def pooled(sel):  # the metrics of the decisions at sel[k,c], pooled over folds; NaN where a fold had no threshold
             c = tuple(_pick(a, np.maximum(sel, 0)).sum(0) for a in (tp,fp,fn,tn))
@@ -540,7 +552,9 @@ class ThresholdSweep(Callback):
         K = len(tp)
         pi,pc = pooled(np.broadcast_to(ins, (K,len(ins)))),pooled(cv)
         cols = {'thresh': np.where(ins<0, np.nan, ths[np.maximum(ins,0)]), con: pi[con]}
-        if confidence is not None: cols[f'{con}_lcb'] = np.where(ins<0, np.nan, _pick(lcb[None], np.maximum(ins,0)[None])[0])
+        if confidence is not None:  # the bound at each chosen threshold
+            k,n = (_pick(a[None], np.maximum(ins,0)[None])[0] for a in _successes(con, *pool))
+            cols[f'{con}_lcb'] = np.where(ins<0, np.nan, cp_lower(k, n, confidence))
         cols |= {other: pi[other], f'{con}_cv': pc[con], f'{other}_cv': pc[other]}
         if confidence is not None: cols['note'] = _notes(pool, ins, con, target, confidence)
         return pd.DataFrame(cols, index=self._vocab(len(ins)))
@@ -626,7 +640,8 @@ class ThresholdSweep(Callback):
         con,target = _constraint(min_precision, min_recall, min_specificity)
         other = 'precision' if con=='recall' else 'recall'
         pool = tuple(a.sum(0) for a in self._fold_counts())
-        sel,cert,lcb = certified_points(*pool, con, target, confidence)
+        sel,cert = certified_points(*pool, con, target, confidence)
+        lcb = cp_lower(*_successes(con, *pool), confidence)
         ths,C = self.stats.thresholds.numpy(),len(sel)
         names = self._vocab(C) or list(range(C))
         idx = list(range(min(C, 12))) if classes is None else [names.index(c) if c in names else int(c) for c in classes]

@@ -3,7 +3,7 @@ import math, warnings, numpy as np, torch, pytest
 from scipy.stats import beta, norm
 from hypothesis import given, settings, strategies as st
 from fastai_mlmetrics.all import ThresholdSweep
-from fastai_mlmetrics.choose import certified_points, rate
+from fastai_mlmetrics.choose import certified_points, cp_lower, rate
 from fastai_mlmetrics.stats import sample_folds
 from helpers import make_data, identity_learner
 
@@ -50,7 +50,9 @@ def certify_loop(tp, fp, fn, tn, con, floor, conf):
 def test_certified_points_match_the_procedure_written_out(seed, n, c, con, floor, conf):
     p, y = make_data(seed, n, c, p_pos=.4, ties=False)
     cnt = counts_at(p, y, np.ones(n, bool))
-    sel, _, lcb = certified_points(*cnt, con, floor, conf)
+    sel = certified_points(*cnt, con, floor, conf)[0]
+    s_, f_ = dict(precision=(0, 1), recall=(0, 2), specificity=(3, 1))[con]
+    lcb = cp_lower(cnt[s_], cnt[s_] + cnt[f_], conf)
     ref, ref_lcb = certify_loop(*cnt, con, floor, conf)
     np.testing.assert_array_equal(sel, ref)
     np.testing.assert_allclose(np.nan_to_num(lcb, nan=-1), np.nan_to_num(ref_lcb, nan=-1), rtol=0, atol=1e-14)
