@@ -17,7 +17,8 @@ __all__ = ['rate', 'cp_lower', 'min_trials', 'passes', 'fixed_sequence', 'certif
 _trials = dict(precision=('tp','fp'), recall=('tp','fn'), specificity=('tn','fp'))  # the successes and failures of each rate
 
 def rate(con:str, # 'precision', 'recall' or 'specificity'
-         tp, fp, fn, tn)->np.ndarray:
+         tp, fp, fn, tn, # counts, any shape (broadcast)
+        )->np.ndarray:
     "Precision, recall or specificity from counts, elementwise (NaN where undefined)."
     c = dict(tp=tp, fp=fp, fn=fn, tn=tn)
     k = np.asarray(c[_trials[con][0]], np.float64)
@@ -33,7 +34,9 @@ def cp_lower(k, # successes
     lo = beta.ppf(1-confidence, np.maximum(k, 1), np.maximum(n-k+1, 1))
     return np.where(n<=0, np.nan, np.where(k<=0, 0., lo))
 
-def min_trials(floor:float, confidence:float=0.9)->float:
+def min_trials(floor:float, # the floor the rate must keep
+               confidence:float=0.9, # the bound's confidence level
+              )->float:
     "The fewest trials whose lower bound can reach `floor`: n successes in n trials bound the rate by `(1-confidence)**(1/n)`."
     if floor<=0: return 1
     if floor>=1: return math.inf
@@ -43,7 +46,7 @@ def min_trials(floor:float, confidence:float=0.9)->float:
 def passes(k, # successes
            n, # trials
            floor:float, # the floor the rate must keep
-           confidence:float=0.9,
+           confidence:float=0.9, # the bound's confidence level
           )->np.ndarray:
     "Whether the Clopper-Pearson lower bound of `k` in `n` reaches `floor`, elementwise, without computing it: the exact binomial test P(X >= k | rate = floor) <= 1-confidence."
     k,n = np.broadcast_arrays(np.asarray(k, np.float64), np.asarray(n, np.float64))
@@ -89,7 +92,9 @@ def certified_points(tp, fp, fn, tn, # counts `[...,T]` at each threshold of an 
     return np.where(cert.any(-1), cand.argmax(-1), -1),cert
 
 def needed(tp, fp, fn, tn, # counts `[...,T]`, as `certified_points`
-           con:str, floor:float, confidence:float=0.9,
+           con:str, # the rate held at the floor, as `certified_points`
+           floor:float, # the floor
+           confidence:float=0.9, # as `certified_points`
            most:float=1000, # the largest multiple of the data tried
           )->np.ndarray:
     "Roughly how many positives (negatives, for specificity) each row would need for a certified threshold: its counts scaled up at the same rates until `certified_points` finds one (inf: not within `most` times the data)."
