@@ -84,3 +84,18 @@ def test_flags_merge_over_batches():
         warnings.simplefilter('error')
         for order in (x, x.flip(0)): stream([F1ScoreMulti(average='samples')], order, y, 1)
     with pytest.warns(UserWarning, match='pass sigmoid=False'): stream([F1ScoreMulti(average='samples')], x[:1], y[:1], 1)
+
+def test_boundaries_that_mutation_testing_found_untested():
+    "Each line kills a mutant of core.py that survived the suite (tests/MUTATION.md): thresholds just outside [0,1] or 2-D, the 0/1 check with ignore_index 0 or 1, the defaults, the shape hints' boundaries."
+    for bad in (1.5, -0.1, [.5, 1.2]):
+        with pytest.raises(ValueError, match=re.escape('is outside [0,1]')): check_thresh(bad)
+    with pytest.raises(ValueError, match='scalar or 1-D'): check_thresh([[.5, .5]])
+    t = torch.tensor([[0., 1.], [1., 0.]])
+    for ii in (0, 1): assert not value_flags(torch.randn(2, 2), t, ignore_index=ii)[2]  # 0/1 targets are fine whatever is masked
+    assert value_flags(torch.randn(2, 2), t*2, ignore_index=0)[2] and value_flags(torch.randn(2, 2), t/2, ignore_index=1)[2]
+    assert not value_flags(torch.tensor([[2.]]), torch.tensor([[1.]]))[1]  # sigmoid=True by default: logits may lie outside [0,1]
+    assert cutoff(.5) == 0.  # sigmoid=True by default: the cut is logit(0.5)
+    warn_flags(None, True)  # nothing seen: nothing to warn about
+    with pytest.raises(ValueError, match='look single-label'): check_shapes(torch.randn(4, 2), torch.tensor([0, 1, 1, 0]))
+    with pytest.raises(ValueError, match=re.escape('x[:,None] for one label')): check_shapes(torch.randn(4, 1), torch.tensor([0, 1, 1, 0]))
+    with pytest.raises(ValueError, match='must be 2-D'): check_shapes(torch.randn(4, 2), torch.zeros(4, 2, 1))
