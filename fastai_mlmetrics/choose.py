@@ -11,19 +11,36 @@ from scipy.stats import beta
 from scipy.special import betainc
 
 # %% auto #0
-__all__ = ['rate', 'cp_lower', 'min_trials', 'passes', 'fixed_sequence', 'certified_points', 'needed']
+__all__ = ['successes', 'rate', 'best_point', 'cp_lower', 'min_trials', 'passes', 'fixed_sequence', 'certified_points', 'needed']
 
 # %% ../nbs/09_choose.ipynb #6ca53df9
 _trials = dict(precision=('tp','fp'), recall=('tp','fn'), specificity=('tn','fp'))  # the successes and failures of each rate
+
+def successes(con:str, # 'precision', 'recall' or 'specificity'
+              tp, fp, fn, tn, # counts, any shape (broadcast)
+             )->tuple:
+    "The successes and trials of rate `con`, in float64: `(tp, tp+fp)` for precision, `(tp, tp+fn)` for recall, `(tn, tn+fp)` for specificity."
+    if con not in _trials: raise ValueError(f"con must be one of {list(_trials)}, got {con!r}")
+    c = dict(tp=tp, fp=fp, fn=fn, tn=tn)
+    k = np.asarray(c[_trials[con][0]], np.float64)
+    return k,k+np.asarray(c[_trials[con][1]], np.float64)
 
 def rate(con:str, # 'precision', 'recall' or 'specificity'
          tp, fp, fn, tn, # counts, any shape (broadcast)
         )->np.ndarray:
     "Precision, recall or specificity from counts, elementwise (NaN where undefined)."
-    c = dict(tp=tp, fp=fp, fn=fn, tn=tn)
-    k = np.asarray(c[_trials[con][0]], np.float64)
-    n = k + np.asarray(c[_trials[con][1]], np.float64)
+    k,n = successes(con, tp, fp, fn, tn)
     return np.divide(k, n, out=np.full(np.broadcast(k, n).shape, np.nan), where=n>0)
+
+def best_point(tp, fp, fn, tn, # counts `[...,T]` at each threshold of an ascending grid
+               con:str, # the rate held at the floor: 'precision', 'recall' or 'specificity'
+               allowed:np.ndarray, # bool `[...,T]`: the thresholds to choose from
+              )->np.ndarray:
+    "Per row, among the `allowed` thresholds: the best other rate, then the best `con`, then the lowest threshold (-1: none allowed)."
+    a,b = rate(con, tp, fp, fn, tn),rate('precision' if con=='recall' else 'recall', tp, fp, fn, tn)
+    top = lambda v,m: m & np.isclose(v, np.where(m, v, -np.inf).max(-1, keepdims=True), rtol=0, atol=1e-12)
+    cand = top(np.where(allowed, a, -np.inf), top(np.nan_to_num(b, nan=-1.), allowed))
+    return np.where(allowed.any(-1), cand.argmax(-1), -1)
 
 def cp_lower(k, # successes
              n, # trials
@@ -74,22 +91,16 @@ def certified_points(tp, fp, fn, tn, # counts `[...,T]` at each threshold of an 
                      confidence:float=0.9, # probability (over the draw of the validation set) that every certified threshold keeps the floor
                     )->tuple:
     "Per row: the index of the certified threshold with the best other rate (-1: none), and the mask of certified thresholds (`cp_lower` gives the bounds)."
-    if con not in _trials: raise ValueError(f"con must be one of {list(_trials)}, got {con!r}")
     if not 0<confidence<1: raise ValueError(f"confidence must lie in (0,1), got {confidence}")
-    c = dict(tp=np.asarray(tp), fp=np.asarray(fp), fn=np.asarray(fn), tn=np.asarray(tn))
-    s,f = _trials[con]
-    ok = passes(c[s], c[s]+c[f], floor, confidence)
+    ok = passes(*successes(con, tp, fp, fn, tn), floor, confidence)
     T = ok.shape[-1]
     if con=='recall': start,down = 0,False
     elif con=='specificity': start,down = T-1,True
     else:  # from the highest threshold with enough predicted positives to pass at all: read from the predictions alone
-        enough = (c['tp']+c['fp']) >= min_trials(floor, confidence)
+        enough = np.asarray(tp)+np.asarray(fp) >= min_trials(floor, confidence)
         start,down = np.where(enough.any(-1), T-1-enough[...,::-1].argmax(-1), -1),True
     cert = fixed_sequence(ok, start, down)
-    a,b = rate(con, **c),rate('precision' if con=='recall' else 'recall', **c)
-    top = lambda v,m: m & np.isclose(v, np.where(m, v, -np.inf).max(-1, keepdims=True), rtol=0, atol=1e-12)
-    cand = top(np.where(cert, a, -np.inf), top(np.nan_to_num(b, nan=-1.), cert))
-    return np.where(cert.any(-1), cand.argmax(-1), -1),cert
+    return best_point(tp, fp, fn, tn, con, cert),cert
 
 def needed(tp, fp, fn, tn, # counts `[...,T]`, as `certified_points`
            con:str, # the rate held at the floor, as `certified_points`
@@ -101,7 +112,7 @@ def needed(tp, fp, fn, tn, # counts `[...,T]`, as `certified_points`
     c = [np.asarray(a, np.float64) for a in np.broadcast_arrays(tp, fp, fn, tn)]
     shape,T = c[0].shape[:-1],c[0].shape[-1]
     c = [a.reshape(-1, T) for a in c]
-    have = (c[3]+c[1] if con=='specificity' else c[0]+c[2])[:,0]
+    have = successes('specificity' if con=='specificity' else 'recall', *c)[1][:,0]  # the negatives, or the positives
     # the whole procedure on the scaled counts (its start and its sequence move with the data, as they would), the scale found
     # by bisection on a log scale, a row at a time but all rows at once
     ok = lambda rows, f: certified_points(*(np.round(a[rows]*f[:,None]) for a in c), con, floor, confidence)[0]>=0

@@ -16,7 +16,7 @@ from .stats import *
 from .stats import _hist, _fixed_point, _sample_q, _wsum01
 from .metrics import _grid, check_once
 from .distributed import *
-from .choose import certified_points, needed, rate, cp_lower
+from .choose import certified_points, best_point, needed, rate, successes, cp_lower
 
 # %% auto #0
 __all__ = ['sweep_metrics', 'SweepStats', 'ThresholdSweep']
@@ -297,14 +297,10 @@ def _constraint(min_precision, min_recall, min_specificity)->tuple:
     if not 0<=target<=1: raise ValueError(f"min_{con} must lie in [0,1], got {target}")
     return con,target
 
-def _successes(con:str, tp, fp, fn, tn)->tuple:
-    "The successes and trials of rate `con`: `(tp, tp+fp)` for precision, `(tp, tp+fn)` for recall, `(tn, tn+fp)` for specificity."
-    return {'precision':(tp,tp+fp), 'recall':(tp,tp+fn), 'specificity':(tn,tn+fp)}[con]
-
 def _notes(pool:tuple, sel:np.ndarray, con:str, floor:float, confidence:float)->list:
     "Why each class without a certified threshold has none: what it has, and roughly what it would need ('' where one is certified)."
-    tp,fp,fn,tn = pool
-    unit,have = ('negatives',(tn+fp)[:,0]) if con=='specificity' else ('positives',(tp+fn)[:,0])
+    unit = 'negatives' if con=='specificity' else 'positives'
+    have = successes('specificity' if con=='specificity' else 'recall', *pool)[1][:,0]  # the trials of specificity or recall
     need = needed(*pool, con, floor, confidence)
     return ['' if s>=0 else f"not certified: {h:.0f} {unit}; at these rates, not even 1,000 times as many would certify {con} >= {floor:g}" if not np.isfinite(n)
             else f"not certified: {h:.0f} {unit}; at these rates, about {n:,.0f} would certify {con} >= {floor:g} at {confidence:.0%}" for s,h,n in zip(sel, have, need)]
@@ -532,14 +528,7 @@ class ThresholdSweep(Callback):
         other = 'precision' if con=='recall' else 'recall'
         tp,fp,fn,tn = self._fold_counts()
         ths = self.stats.thresholds.numpy()
-        rate = dict(precision=lambda tp,fp,fn,tn: _sdiv(tp, tp+fp, np.nan), recall=lambda tp,fp,fn,tn: _sdiv(tp, tp+fn, np.nan),
-                    specificity=lambda tp,fp,fn,tn: _sdiv(tn, tn+fp, np.nan))
-        def choose(c):  # per row: meets the constraint, then the best other metric, then the best constrained one, then the lowest threshold
-            a,b = rate[con](*c),rate[other](*c)
-            ok = a>=target-1e-12  # NaN never meets it
-            top = lambda v,m: m & np.isclose(v, np.where(m, v, -np.inf).max(-1, keepdims=True), rtol=0, atol=1e-12)
-            cand = top(np.where(ok, a, -np.inf), top(np.nan_to_num(b, nan=-1.), ok))
-            return np.where(ok.any(-1), cand.argmax(-1), -1)
+        choose = lambda c: best_point(*c, con, rate(con, *c)>=target-1e-12)  # in-sample: among those meeting the floor (NaN never does)
         pool,oth = tuple(a.sum(0) for a in (tp,fp,fn,tn)),tuple(_others(a) for a in (tp,fp,fn,tn))  # [C,T] and [K,C,T]
         if confidence is None: ins,cv = choose(pool),choose(oth)
         else:  # certified on all the folds, and (for the `_cv` columns) on the other folds of each
@@ -548,12 +537,12 @@ class ThresholdSweep(Callback):
         def pooled(sel):  # the metrics of the decisions at sel[k,c], pooled over folds; NaN where a fold had no threshold
             c = tuple(_pick(a, np.maximum(sel, 0)).sum(0) for a in (tp,fp,fn,tn))
             bad = (sel<0).any(0)
-            return {k: np.where(bad, np.nan, rate[k](*c)) for k in (con, other)}
+            return {k: np.where(bad, np.nan, rate(k, *c)) for k in (con, other)}
         K = len(tp)
         pi,pc = pooled(np.broadcast_to(ins, (K,len(ins)))),pooled(cv)
         cols = {'thresh': np.where(ins<0, np.nan, ths[np.maximum(ins,0)]), con: pi[con]}
         if confidence is not None:  # the bound at each chosen threshold
-            k,n = (_pick(a[None], np.maximum(ins,0)[None])[0] for a in _successes(con, *pool))
+            k,n = (_pick(a[None], np.maximum(ins,0)[None])[0] for a in successes(con, *pool))
             cols[f'{con}_lcb'] = np.where(ins<0, np.nan, cp_lower(k, n, confidence))
         cols |= {other: pi[other], f'{con}_cv': pc[con], f'{other}_cv': pc[other]}
         if confidence is not None: cols['note'] = _notes(pool, ins, con, target, confidence)
@@ -641,7 +630,7 @@ class ThresholdSweep(Callback):
         other = 'precision' if con=='recall' else 'recall'
         pool = tuple(a.sum(0) for a in self._fold_counts())
         sel,cert = certified_points(*pool, con, target, confidence)
-        lcb = cp_lower(*_successes(con, *pool), confidence)
+        lcb = cp_lower(*successes(con, *pool), confidence)
         ths,C = self.stats.thresholds.numpy(),len(sel)
         names = self._vocab(C) or list(range(C))
         idx = list(range(min(C, 12))) if classes is None else [names.index(c) if c in names else int(c) for c in classes]
