@@ -1,7 +1,7 @@
 """The per-batch cost of each accumulator, beside the floor, over the same batches in one process: N×C float32 logits and
 float32 0/1 targets (as fastai hands them to a metric) in batches of 256.
 
-The floor: one read of the logits (`x.sum()`) and one decision pass (`((x > cut) & (y > 0)).sum(0)`). Every other line is
+The floor: one read of the logits (`x.sum()`) and one decision pass (`((x > 0) & (y > 0)).sum(0)`, the cut of 0.5 on logits). Every other line is
 the time of the accumulator's `update` (or the function's call) over the same batches, and its multiple of the decision
 pass. Configurations run in turn, `--rounds` times, each keeping its fastest round. With `--before DIR` (a source tree of
 an earlier commit, e.g. `git worktree add ../before <commit>`), that tree's package is loaded beside this one and timed in
@@ -12,6 +12,8 @@ the same rounds, as `... before`.
 import argparse, importlib.util, sys, time, warnings
 from pathlib import Path
 import torch
+sys.path.insert(0, str(Path(__file__).parent))
+from common import FLOOR, data
 
 def load_pkg(src, name):
     "The package `fastai_mlmetrics` of the source tree `src`, imported under the module name `name`."
@@ -22,27 +24,23 @@ def load_pkg(src, name):
     return mod
 
 def batches(n, c, bs=256, seed=0):
-    "The benchmark's data (about 1.5 positive labels per sample, as `common.make_learner`), in batches."
-    g = torch.Generator().manual_seed(seed)
-    x = torch.randn(n, c, generator=g)
-    y = (torch.rand(n, c, generator=g) < torch.sigmoid(2*x - 6)).float()
-    return list(zip(x.split(bs), y.split(bs)))
+    "The benchmarks' data (`common.data`, as the learners validate it), in batches."
+    return list(zip(*(t.split(bs) for t in data(n, c, seed))))
 
 def configs(pkgs, c):
     "name -> a function that runs one validation pass over the batches and returns a value to keep."
     import fastai.metrics as fm
     from torchmetrics.classification import MultilabelStatScores
-    cut = 0.  # logit(0.5)
-    def floor_read(bs):
-        for x,y in bs: x.sum()
-    def floor_decision(bs):
-        for x,y in bs: ((x > cut) & (y > 0)).sum(0)
+    def floor(f):
+        def run(bs):
+            for x,y in bs: f(x, y)
+        return run
     def fastai_acc(bs):
         for x,y in bs: fm.accuracy_multi(x, y)
     def tm_stat(bs):
         m = MultilabelStatScores(num_labels=c, average=None)
         for x,y in bs: m.update(x, y.long())
-    cfg = {'read pass (floor)': floor_read, 'decision pass (floor)': floor_decision}
+    cfg = {'read pass (floor)': floor(FLOOR['read']), 'decision pass (floor)': floor(FLOOR['decision'])}
     for tag,p in pkgs.items():
         def stat(bs, p=p):
             a = p.metrics.StatScores()

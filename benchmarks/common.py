@@ -14,6 +14,8 @@ def data(n, c, seed=0):
     x = torch.randn(n, c, generator=g)
     return x, (torch.rand(n, c, generator=g) < torch.sigmoid(2*x - 6)).float()
 
+FLOOR = {'read': lambda x, y: x.sum(), 'decision': lambda x, y: ((x > 0) & (y > 0)).sum(0)}  # one batch's read pass and decision pass (at logit 0)
+
 def floor(n, c, bs=256, reps=5, seed=0):
     """The floor over the benchmark's batches, in this process: seconds of one read pass (`x.sum()` per batch) and of one
     decision pass (`((x > 0) & (y > 0)).sum(0)` per batch), each the best of `reps`."""
@@ -25,7 +27,7 @@ def floor(n, c, bs=256, reps=5, seed=0):
             for x, y in bat: f(x, y)
             ts.append(time.perf_counter()-t)
         return min(ts)
-    return dict(read=best(lambda x, y: x.sum()), decision=best(lambda x, y: ((x > 0) & (y > 0)).sum(0)))
+    return {k: best(f) for k, f in FLOOR.items()}
 
 def time_events():
     """Time, from now on in this process, what each callback spends in the validation events that hold metric work
