@@ -17,7 +17,7 @@ __all__ = ['averages', 'safe_div', 'fdtype', 'sample_kinds', 'count_true', 'stat
            'nanaverage', 'stat_compute', 'check_accuracy_average', 'accuracy_compute', 'hamming_compute', 'mcc_compute',
            'exact_compute', 'rank_groups', 'auroc_groups', 'ap_groups', 'uniform_grid', 'is_uniform', 'grid_cuts',
            'hist_bins', 'bincount_nosync', 'hist_update', 'hist_counts', 'hist_groups', 'sample_folds',
-           'poisson_weights', 'BootCounts', 'boot_scores']
+           'poisson_weights', 'BootCounts', 'boot_scores', 'boot_ap']
 
 # %% ../nbs/01_stats.ipynb #b7587dec
 def safe_div(num:Tensor, den:Tensor, zero=0.)->Tensor:
@@ -355,14 +355,17 @@ def _wsum01(W:Tensor, M:Tensor,
 
 class BootCounts:
     "Per-class counts and per-sample score sums of thresholded decisions under `R` Poisson-bootstrap weights, batch by batch."
-    def __init__(self, R:int=200, seed:int=0, zero_division=0.):
-        self.R,self.seed,self.zd,self.v,self.n,self._c,self._part,self._pn = R,seed,float(zero_division),None,None,None,None,0
+    def __init__(self, R:int=200, seed:int=0, zero_division=0.,
+                 plain:bool=False, # add a first row that weighs every sample 1: the point estimate, computed as its replicates are
+                ):
+        self.R,self.seed,self.zd,self.plain,self.v,self.n,self._c,self._part,self._pn = R,seed,float(zero_division),plain,None,None,None,None,0
     def update(self, scores:Tensor, pos:Tensor, keep:Tensor|None, cut,
                start:int=0, # position of the batch's first sample in the whole set
               ):
         "Add one batch of `prep`'s outputs, decided at `cut` (a `cutoff`, or one per class on `scores`' device)."
         ft = fdtype(scores.device)
         W = poisson_weights(torch.arange(len(scores), device=scores.device)+start, self.R, self.seed, ft)
+        if self.plain: W = torch.cat([torch.ones_like(W[:1]), W])
         pred = scores > cut
         if keep is not None: pred,pos = pred&keep,pos&keep
         hit = pred&pos
@@ -406,3 +409,34 @@ def boot_scores(b:BootCounts)->dict:
     out.update({('samples',k):b.v[:,i]/b.n for i,k in enumerate(('precision','recall','f1'))})
     out['exact match'],out['label-wise accuracy'] = b.v[:,3]/b.n,1-b.v[:,4]/b.v[:,5]
     return {k:v.cpu().double().numpy() for k,v in out.items()}
+
+# %% ../nbs/01_stats.ipynb #fc47dcc9
+def boot_ap(scores:Tensor, # `[N,C]` scores (logits or probabilities: only their order counts)
+            pos:Tensor, # `[N,C]` bool targets
+            keep:Tensor|None, # `[N,C]` bool mask of the entries that count, or None for all
+            W:Tensor, # `[R,N]` sample weights: small non-negative integers (`poisson_weights`, a row of ones)
+           )->Tensor:
+    "Per weight row and class, average precision as scikit-learn's with `sample_weight`: `[R,C]` float64, NaN where a class has no positive weight."
+    (N,C),R,dev = scores.shape,len(W),scores.device
+    # integer sums are exact in float32 below 2^24 (weights up to 23), and cheaper to gather and add
+    WT = W.T.contiguous().to(torch.float32 if N*23 < 2**24 else fdtype(dev))
+    y = pos if keep is None else pos&keep
+    out = torch.full((R,C), math.nan, dtype=fdtype(dev))
+    j = torch.arange(N, device=dev)
+    for c in range(C):
+        s,o = scores[:,c].sort(descending=True, stable=True)
+        last = torch.ones(N, dtype=torch.bool, device=dev)
+        last[:-1] = s[1:]!=s[:-1]
+        end = torch.where(last, j, N).flip(0).cummin(0).values.flip(0)  # each entry's last tie
+        yo = y[o,c]
+        pp = yo.nonzero()[:,0]  # the positives, in rank order
+        if len(pp)==0: continue
+        Wk = WT[o] if keep is None else WT[o]*keep[o,c,None]
+        allw = Wk.cumsum(0)[end[pp]]  # [P,R]: weight at or above each positive's run
+        wp = WT[o[pp]]
+        tpw = wp.cumsum(0)[torch.searchsorted(pp, end[pp], right=True)-1]  # positive weight at or above it
+        ft = fdtype(dev)
+        # each term rounded to 2^-32 (weights below 2^21): the sum is exact, so the same in any order and on any machine
+        t = (wp.to(ft)*safe_div(tpw.to(ft), allw.to(ft))*2**32).round_()
+        out[:,c] = safe_div(t.sum(0)/2**32, wp.to(ft).sum(0), math.nan)
+    return out
