@@ -12,13 +12,14 @@ from .metrics import (accuracy_multi, AccuracyMulti, F1ScoreMulti, FBetaMulti, P
     SpecificityMulti, NPVMulti, HammingLossMulti, MatthewsCorrCoefMulti, ExactMatchMulti, BrierScoreMulti, RocAucMulti, APScoreMulti,
     CoverageErrorMulti, LabelRankingAPMulti, RankingLossMulti, ScoreMulti, TorchMetric, multilabel_stat_scores)
 from .sweep import ThresholdSweep, sweep_metrics
+from .choose import compare, compare_metrics
 from .report import multilabel_report, check_metrics, metric_problems, CheckMetricsCallback
 from .data import make_multilabel_digits, digits_dls
 from .interpret import MultiLabelInterpretation
 __all__ = ['accuracy_multi', 'AccuracyMulti', 'F1ScoreMulti', 'FBetaMulti', 'PrecisionMulti', 'RecallMulti', 'JaccardMulti',
            'SpecificityMulti', 'NPVMulti', 'HammingLossMulti', 'MatthewsCorrCoefMulti', 'ExactMatchMulti', 'BrierScoreMulti', 'RocAucMulti', 'APScoreMulti',
            'CoverageErrorMulti', 'LabelRankingAPMulti', 'RankingLossMulti', 'ScoreMulti', 'TorchMetric', 'multilabel_stat_scores', 'ThresholdSweep', 'sweep_metrics',
-           'multilabel_report', 'check_metrics', 'metric_problems', 'CheckMetricsCallback', 'make_multilabel_digits', 'digits_dls', 'MultiLabelInterpretation']
+           'compare', 'compare_metrics',            'multilabel_report', 'check_metrics', 'metric_problems', 'CheckMetricsCallback', 'make_multilabel_digits', 'digits_dls', 'MultiLabelInterpretation']
 
 def _param_docs(o)->dict:
     "Each parameter of `o` (a function, or a class's `__init__`) with its docment, from `o` or the first base class that documents it (None: none does)."

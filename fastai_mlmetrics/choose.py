@@ -6,12 +6,18 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/choose.html.md"""
 
 # %% ../nbs/09_choose.ipynb #5a6ff3d6
 from __future__ import annotations
-import math, numpy as np
+import math, warnings, numpy as np, pandas as pd, torch
+from torch import Tensor
+from fastcore.basics import patch, noop
+from fastai.learner import Learner
 from scipy.stats import beta
 from scipy.special import betainc
+from .core import check_thresh, cutoff, prep
+from .stats import BootCounts, boot_scores, boot_ap, poisson_weights
 
 # %% auto #0
-__all__ = ['successes', 'rate', 'best_point', 'cp_lower', 'min_trials', 'passes', 'fixed_sequence', 'certified_points', 'needed']
+__all__ = ['compare_metrics', 'successes', 'rate', 'best_point', 'cp_lower', 'min_trials', 'passes', 'fixed_sequence',
+           'certified_points', 'needed', 'paired_replicates', 'paired_diff', 'compare', 'compare_shipped']
 
 # %% ../nbs/09_choose.ipynb #6ca53df9
 _trials = dict(precision=('tp','fp'), recall=('tp','fn'), specificity=('tn','fp'))  # the successes and failures of each rate
@@ -126,3 +132,133 @@ def needed(tp, fp, fn, tn, # counts `[...,T]`, as `certified_points`
         hi,lo = np.where(m, mid, hi),np.where(m, lo, mid)
     out[rows] = np.ceil(have[rows]*np.exp(hi))
     return out.reshape(shape)
+
+# %% ../nbs/09_choose.ipynb #03da0e42
+_cmp_scores = {f'{k}_{av}':(av,k) for k in ('f1','precision','recall') for av in ('samples','micro','macro','weighted')}
+compare_metrics = (*_cmp_scores, 'exact_match', 'accuracy', 'hamming_loss', 'ap_macro')  # what `compare` can score
+_cmp_default = ('f1_samples','f1_micro','f1_macro','precision_samples','recall_samples','exact_match','hamming_loss','ap_macro')
+
+def _cut(thresh, sigmoid:bool, x:Tensor, name:str):
+    "The decision cut(s) of `thresh` for scores `x`: a float, or one per class on `x`'s device."
+    t = check_thresh(thresh, name)
+    if isinstance(t, Tensor) and len(t)!=x.shape[1]: raise ValueError(f"{name} has {len(t)} thresholds but the inputs have {x.shape[1]} labels")
+    c = cutoff(t, sigmoid, torch.float64 if x.dtype==torch.float64 else torch.float32)
+    return c.to(x.device, x.dtype) if isinstance(c, Tensor) else c
+
+def paired_replicates(preds_a:Tensor, # model a's logits (`sigmoid=True`) or probabilities, `(samples, labels)`
+                      preds_b:Tensor, # model b's, for the same samples in the same order
+                      targs:Tensor, # 0/1 targets
+                      thresh_a=0.5, # model a's probability threshold, or one per class
+                      thresh_b=0.5, # model b's
+                      sigmoid:bool=True, # the predictions are logits
+                      boot:int=200, # bootstrap replicates
+                      seed:int=0, # seed of the bootstrap weights
+                      metrics=None, # names from `compare_metrics` (default: F1 samples/micro/macro, precision and recall samples, exact match, Hamming loss, AP macro)
+                      ignore_index:int|None=None, # target value masking an entry out
+                      zero_division=0., # value of an undefined precision, recall or F1
+                     )->dict:
+    "Per metric, `[2,1+boot]` float64: models a and b (rows), on all the samples (column 0) and under each Poisson-bootstrap replicate, whose weights follow each sample's position, so the two rows pair."
+    metrics = list(_cmp_default if metrics is None else [metrics] if isinstance(metrics, str) else metrics)
+    bad = [m for m in metrics if m not in compare_metrics]
+    if bad: raise ValueError(f"unknown metric(s) {bad}: choose from {compare_metrics}")
+    if boot<2: raise ValueError(f"boot={boot}: a paired interval needs at least two bootstrap replicates (200 by default)")
+    for n,p in (('preds_a',preds_a),('preds_b',preds_b)):
+        if isinstance(p, Tensor) and isinstance(targs, Tensor) and p.device!=targs.device:
+            raise ValueError(f"{n} are on {p.device} but targs are on {targs.device}: move all three to one device")
+    zd,out = float(zero_division),[]
+    for n,p,th in (('preds_a',preds_a,thresh_a),('preds_b',preds_b,thresh_b)):
+        try: x,pos,keep,_ = prep(p, targs, sigmoid, ignore_index)
+        except (ValueError, TypeError) as e: raise type(e)(f"{n}: {e}") from None
+        N = len(x)
+        if N<2: raise ValueError(f"{N} sample(s): a comparison needs at least two (and an interval far more)")
+        cut,b = _cut(th, sigmoid, x, n.replace('preds','thresh')),BootCounts(boot, seed, zd, plain=True)
+        for i in range(0, N, 4096): b.update(x[i:i+4096], pos[i:i+4096], None if keep is None else keep[i:i+4096], cut, start=i)
+        r = boot_scores(b)
+        v = {m:r[_cmp_scores[m]] for m in metrics if m in _cmp_scores}
+        v |= {'exact_match': r['exact match'], 'accuracy': r['label-wise accuracy'], 'hamming_loss': 1-r['label-wise accuracy']}
+        if 'ap_macro' in metrics:
+            W = torch.cat([torch.ones(1, N, device=x.device), poisson_weights(torch.arange(N, device=x.device), boot, seed)])
+            ap = boot_ap(x, pos, keep, W)
+            v['ap_macro'] = ap.nan_to_num(0.).mean(1).cpu().double().numpy()  # scikit-learn: a class with no positive weight scores 0
+        out.append(v)
+    none = (pos if keep is None else pos&keep).sum(0)==0
+    if 'ap_macro' in metrics and none.any():
+        warnings.warn(f"compare: label(s) {none.nonzero()[:,0].tolist()[:10]} have no positive: their AP is 0 for both models (as scikit-learn's), "
+                      f"which pulls ap_macro toward 0 without telling the models apart", stacklevel=3)
+    return {m: np.stack([out[0][m], out[1][m]]) for m in metrics}
+
+def paired_diff(a:np.ndarray, # `[1+R]`: model a's value on all the samples, then under each replicate
+                b:np.ndarray, # model b's, under the same replicates
+                ci:float=0.95, # level of the interval
+               )->dict:
+    "`a`, `b`, the difference `b-a`, its paired percentile interval (`lo`, `hi`), its bootstrap standard error and a two-sided bootstrap p-value for no difference."
+    d = np.asarray(b[1:], np.float64)-np.asarray(a[1:], np.float64)
+    d = d[~np.isnan(d)]
+    if len(d)<2: lo = hi = se = p = math.nan
+    else:
+        lo,hi = np.quantile(d, [(1-ci)/2, (1+ci)/2])
+        # the share of replicates on each side of 0 (counting the observed difference's own side once, so p is never 0)
+        se,p = d.std(ddof=1),min(1., 2*min((d<=0).sum()+1, (d>=0).sum()+1)/(len(d)+1))
+    return dict(a=float(a[0]), b=float(b[0]), diff=float(b[0]-a[0]), lo=lo, hi=hi, se=se, p=p)
+
+def compare(preds_a:Tensor, # model a's logits (`sigmoid=True`) or probabilities, `(samples, labels)`
+            preds_b:Tensor, # model b's, for the same samples in the same order
+            targs:Tensor, # 0/1 targets
+            thresh_a=0.5, # model a's probability threshold, or one per class
+            thresh_b=0.5, # model b's
+            sigmoid:bool=True, # the predictions are logits
+            ci:float=0.95, # level of the intervals of the differences
+            boot:int=200, # bootstrap replicates
+            seed:int=0, # seed of the bootstrap weights
+            metrics=None, # names from `compare_metrics` (default: F1 samples/micro/macro, precision and recall samples, exact match, Hamming loss, AP macro)
+            ignore_index:int|None=None, # target value masking an entry out
+            zero_division=0., # value of an undefined precision, recall or F1
+           )->pd.DataFrame:
+    "Two models on the same samples, per metric: `a`, `b`, `diff` (b - a), its paired bootstrap interval `lo`/`hi`, standard error `se` and p-value `p`."
+    if not 0<ci<1: raise ValueError(f"ci is a confidence level in (0,1), e.g. 0.95, got {ci!r}")
+    reps = paired_replicates(preds_a, preds_b, targs, thresh_a, thresh_b, sigmoid, boot, seed, metrics, ignore_index, zero_division)
+    return pd.DataFrame.from_dict({m: paired_diff(*v, ci) for m,v in reps.items()}, orient='index').rename_axis('metric')
+
+# %% ../nbs/09_choose.ipynb #d9dcf72e
+def _sweeps(learn)->list:
+    "The callbacks of `learn` that ship thresholds (they declare `shipped`)."
+    return [c for c in learn.cbs if hasattr(type(c), 'shipped') and hasattr(type(c), 'tuned_on_validation')]
+
+def compare_shipped(a:dict, # `ThresholdSweep.shipped` of model a
+                    b:dict, # of model b, on the same validation set
+                    ci:float=0.95, # level of the interval
+                   )->pd.DataFrame:
+    "Two sweeps' shipped rules on held-out folds (`cv`), paired replicate by replicate: one row, the monitor's, with the columns of `compare`."
+    if a['monitor']!=b['monitor']: raise ValueError(f"the sweeps monitor {a['monitor']!r} and {b['monitor']!r}: compare one metric")
+    diff = [k for k in ('seed','K','R') if a[k]!=b[k]]
+    if diff: raise ValueError(f"the sweeps differ in {diff} ({[(a[k],b[k]) for k in diff]}): their folds and replicates do not pair; give both the same")
+    if not np.array_equal(a['n'], b['n']): raise ValueError(f"the sweeps saw different validation sets (fold sizes {a['n'].tolist()} and {b['n'].tolist()}): a paired comparison needs the same samples")
+    if a['R']<2: raise ValueError("the sweeps kept no bootstrap replicates (boot=0): construct them with boot=200")
+    row = paired_diff(np.r_[a['cv'], a['reps']], np.r_[b['cv'], b['reps']], ci)
+    return pd.DataFrame([dict(row, rule_a=a['rule'], rule_b=b['rule'])], index=pd.Index([f"{a['monitor']}_cv"], name='metric'))
+
+@patch
+def compare(self:Learner, other:Learner, # model a (this learner) and model b
+            dl=None, # the samples (default: this learner's validation set)
+            other_dl=None, # the same samples as `other` loads them (default: `dl`, or its own validation set; e.g. at another image size)
+            ci:float=0.95, boot:int=200, seed:int=0, metrics=None, # as `compare`
+            held_out:bool=False, # compare the sweeps' shipped rules on held-out folds instead (`compare_shipped`)
+           )->pd.DataFrame:
+    "`compare` this learner (a) and `other` (b) on the same validation samples, each at its own decoding thresholds; `held_out=True`: their sweeps' shipped rules on held-out folds."
+    if held_out:
+        sw = [_sweeps(l) for l in (self, other)]
+        if not all(sw): raise ValueError("held_out=True compares two ThresholdSweeps' shipped rules: both learners need one that has validated")
+        return compare_shipped(sw[0][0].shipped, sw[1][0].shipped, ci)
+    pa,ta = self.get_preds(dl=dl, act=noop)
+    pb,tb = other.get_preds(dl=other_dl if other_dl is not None else dl, act=noop)
+    if ta.shape!=tb.shape or not torch.equal(ta, tb):
+        raise ValueError("the two learners' targets differ: a paired comparison needs the same samples in the same order (pass dl=, and other_dl= where the other learner loads them differently)")
+    tuned = [n for n,l in (('a',self),('b',other)) if any(s.tuned_on_validation for s in _sweeps(l))]
+    if tuned and (dl is None or dl is self.dls.valid):
+        warnings.warn(f"compare: the thresholds of model(s) {' and '.join(tuned)} were tuned on this validation set by a ThresholdSweep, so the "
+                      f"values at them are optimistic (the more, the more the tuning overfits): learn.compare(other, held_out=True) scores each "
+                      f"model's shipped rule on held-out folds, paired; or compare on data neither was tuned on (dl=)", stacklevel=2)
+    th = lambda l: getattr(l.loss_func, 'thresh', 0.5)
+    res = compare(pa, pb, ta, th(self), th(other), True, ci, boot, seed, metrics)
+    res.attrs['tuned_on_validation'] = tuned if (dl is None or dl is self.dls.valid) else []
+    return res

@@ -179,6 +179,7 @@ class SweepStats:
 
     def code_values(self, sels:list, Rs:list|None=None,
                     block:int=2**22, # entries decided at a time
+                    folds:bool=False, # also each fold's own value, after the replicates: `[1+R+K]`
                    )->list:
         "From the kept codes, for each `sel` of `sels`: the monitor of the decisions `bin > sel[fold,class]`, unweighted, then under `R` bootstrap replicates (`Rs`, default `boot`), `[1+R]`."
         self._reduce()
@@ -186,31 +187,35 @@ class SweepStats:
         code,idx = self.codes[0],self.idx[0]
         dev,ft,mx,(N,C) = code.device,fdtype(code.device),torch.iinfo(code.dtype).max,code.shape
         Rs = [self.R]*len(sels) if Rs is None else Rs
+        Rm,K = max(Rs),self.K
+        rws = [list(range(1+R)) + (list(range(1+Rm, 1+Rm+K)) if folds else []) for R in Rs]  # each sel's rows of the weights
         ths,fo = [torch.as_tensor(s).to(dev, code.dtype) for s in sels],sample_folds(idx, self.K, self.seed)
         macro,step,ones = self.monitor.endswith('_macro'),max(1, block//max(1, C)),torch.ones(C, 1, dtype=torch.bool, device=dev)
         rows = lambda m: _wsum01(m, ones)[:,0].to(ft)  # per-sample counts of a bool matrix, as a product: far faster than a bool sum
         acc,n = [0]*len(sels),0
         for i in range(0, N, step):  # a block of samples at a time: their decisions and weights never exist for all at once
             c,f = code[i:i+step],fo[i:i+step]
-            w = torch.cat([torch.ones(1, len(c), dtype=ft, device=dev), poisson_weights(idx[i:i+step], max(Rs), self.seed, ft)])
+            w = torch.cat([torch.ones(1, len(c), dtype=ft, device=dev), poisson_weights(idx[i:i+step], Rm, self.seed, ft),
+                           *([(f[None]==torch.arange(K, device=dev)[:,None]).to(ft)] if folds else [])])
             n = n + w.sum(1)
             kept = c!=mx
             y = (c&1).bool()&kept
             npos,nk = rows(y),rows(kept)
-            for j,(th,R) in enumerate(zip(ths,Rs)):
+            for j,(th,rw) in enumerate(zip(ths,rws)):
                 pred = ((c>>1) > th.index_select(0, f))&kept
                 hit = pred&y
-                if macro: acc[j] = acc[j] + torch.stack([_wsum01(w[:1+R], m).to(ft) for m in (hit,pred,y)])  # per-class weighted counts [3,1+R,C]
+                wj = w[rw]
+                if macro: acc[j] = acc[j] + torch.stack([_wsum01(wj, m).to(ft) for m in (hit,pred,y)])  # per-class weighted counts [3,rows,C]
                 else:
                     tp,npred = rows(hit),rows(pred)
                     fp,fn = npred-tp,npos-tp
                     ing = _ingredients(self.monitor, tp, fp, fn, nk-tp-fp-fn, _sample_q(tp, fp, fn, self.zd))
                     # the plain value from the exact scores, like the histograms' sums; the replicates from the rounded ones
-                    acc[j] = acc[j] + torch.cat([w[:1]@ing, w[1:1+R]@_fixed_point(ing)])
+                    acc[j] = acc[j] + torch.cat([wj[:1]@ing, wj[1:]@_fixed_point(ing)])
         out,n = [],n.cpu().double().numpy()
-        for a,R in zip(acc,Rs):
+        for a,rw in zip(acc,rws):
             a = a.cpu().double().numpy()
-            out.append(_from_class_sums(self.monitor, a[0], a[1]-a[0], a[2]-a[0], self.zd) if macro else _from_sums(self.monitor, a, n[:1+R], self.zd))
+            out.append(_from_class_sums(self.monitor, a[0], a[1]-a[0], a[2]-a[0], self.zd) if macro else _from_sums(self.monitor, a, n[rw], self.zd))
         return out
 
 
@@ -239,6 +244,36 @@ def _pooled(m:str, F:tuple, sel:np.ndarray, zd)->float:
     c = [_pick(a, sel).sum(0)[:,None] for a in counts]
     sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1).sum(0) if (sel==sel[:,:1]).all() else np.full((4,1), np.nan)
     return float(_cols(*c, sv, n.sum(), zd)[m][0])
+
+def _fold_values(m:str, F:tuple, sel:np.ndarray, zd)->np.ndarray:
+    "`m` of each fold's own decisions at threshold index `sel[k,c]`, `[K]`; NaN for a per-sample metric at per-class thresholds."
+    counts,s,n = F
+    c = [_pick(a, sel)[...,None] for a in counts]  # [K,C,1]
+    sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1) if (sel==sel[:,:1]).all() else np.full((len(s),4,1), np.nan)
+    return _cols(*c, sv, n, zd)[m][:,0]
+
+def _nested_global(m:str, F:tuple, ths:np.ndarray, zd)->np.ndarray:
+    "`[K,K]`: entry (k,j) is `m` on fold j at the global threshold chosen on the folds other than j and k (NaN where j is k): fold k's data never touches row k."
+    counts,s,n = F
+    K,C = counts[0].shape[:2]
+    tot,out = [a.sum(0) for a in counts],np.full((K,K), np.nan)
+    for k in range(K):  # every j at once: all the data less folds j and k
+        rest = _cols(*(t[None]-a-a[k][None] for t,a in zip(tot,counts)), s.sum(0)[None]-s-s[k][None], n.sum()-n-n[k], zd)[m]
+        out[k] = _fold_values(m, F, np.repeat(_choose(rest, ths, m=='hamming')[:,None], C, 1), zd)
+        out[k,k] = np.nan
+    return out
+
+def _best_rule(cv:pd.Series, lower:bool=False)->str:
+    "The rule with the best held-out value (`lower`: the lowest), ties to the simpler."
+    r = cv.reindex([n for n in _rule_names if n in cv.index])
+    v = r.to_numpy(dtype=np.float64)
+    v = np.where(np.isnan(v), -np.inf, -v if lower else v)
+    return r.index[int(np.flatnonzero(np.isclose(v, v.max(), rtol=0, atol=1e-12))[0])]
+
+def _paired(a:dict|None, b:dict|None)->tuple:
+    "`a`'s shipped value minus `b`'s and the standard error of that difference from their paired replicates (NaN where they do not pair)."
+    if a is None or b is None or len(a['reps'])!=len(b['reps']) or not np.array_equal(a['n'], b['n']): return math.nan,math.nan
+    return a['cv']-b['cv'],_se(np.asarray(a['reps'])-np.asarray(b['reps']))
 
 def _others_table(F:tuple, zd)->dict:
     "Every sweep metric at every threshold, per fold on the other folds, `[K,T]`."
@@ -340,6 +375,7 @@ class ThresholdSweep(Callback):
         "Forget every recorded validation and the thresholds chosen."
         # `_snaps`: per recorded label (epoch, or 'validate'), what that validation chose: see `_summarise`
         self.rows,self._extra,self._snaps,self._epochs,self._cur,self._last,self._applied,self._vms = [],[],{},0,None,None,False,[]
+        self._choice,self._tuned = None,False
 
     # the Recorder's columns: the last validation's (so each epoch's row shows that epoch)
     def _col(self, k): return None if self._last is None else self._last[k]
@@ -397,11 +433,12 @@ class ThresholdSweep(Callback):
         # a per-sample monitor at per-class thresholds: the histograms cannot answer, the kept bins can (one pass for all such rules);
         # the cross-fitted and in-sample thresholds may differ in kind (one the same for every class, the other not): both from the bins
         need = [r for r,v in vals.items() if np.isnan(v).any() and st.codes]
-        got = st.code_values([s for r in need for s in sels[r]], [st.R, 0]*len(need)) if need else []
+        got = st.code_values([s for r in need for s in sels[r]], [st.R, 0]*len(need), folds=True) if need else []
+        reps,fv = {},{}  # per rule: the held-out value's bootstrap replicates, and each fold's held-out value
         for r,(cv,ins) in vals.items():
-            if r in need: (cv,*reps),(ins,) = got[2*need.index(r)],got[2*need.index(r)+1]
-            else: reps = st.boot_values(sels[r][0])
-            rows[r] = dict(in_sample=ins, cv=cv, se=_se(np.asarray(reps, dtype=np.float64)))
+            if r in need: g,(ins,*_) = got[2*need.index(r)],got[2*need.index(r)+1]; cv,reps[r],fv[r] = g[0],g[1:1+st.R],g[1+st.R:]
+            else: reps[r],fv[r] = np.asarray(st.boot_values(sels[r][0]), dtype=np.float64),_fold_values(m, F, sels[r][0], zd)
+            rows[r] = dict(in_sample=ins, cv=cv, se=_se(reps[r]))
         rules = pd.DataFrame.from_dict({r:rows[r] for r in sels}, orient='index').rename_axis('rule')
         i = int(in_g[0,0])
         ex = {f'{mm}_cv': _pooled(mm, F, _global_sels(mm, others, tab, ths, C)[0], zd) for mm in self.metrics}
@@ -420,6 +457,14 @@ class ThresholdSweep(Callback):
             rules[['cv','se']] = np.nan
             ex = {k:(np.nan if k.endswith(('_cv','_se')) else v) for k,v in ex.items()}
             if classes is not None: classes['gain_cv'] = np.full(C, np.nan)
+        # what this validation ships (the rule with the best cv) and what comparing it with another needs, flat in N: its
+        # held-out value, that value's R bootstrap replicates (paired with any other's: the weights follow positions), each fold's value
+        r = _best_rule(rules.cv, m=='hamming')
+        ok = r in reps and not (F[2]==0).any()
+        nan = lambda n: np.full(n, np.nan)
+        ex['ship'] = dict(rule=r, cv=float(rules.cv[r]), reps=reps[r] if ok else nan(st.R), folds=fv[r] if ok else nan(K), n=F[2].copy(),
+                          track=_nested_global(m, F, ths, zd) if ok else np.full((K,K), np.nan),  # the global rule (what the Recorder's `_cv` column pools), nested
+                          rules={q:(fv[q] if ok else nan(K)) for q in fv})  # every rule's, so a rule can be chosen without a fold
         return dict(value=float(tab[m][i]), thresh=float(ths[i]), cv=ex[f'{m}_cv'], extra=ex, rules=rules, classes=classes,
                     h=st.h.view(st.K,C,-1,2).to(torch.int32).cpu(), fixed=self._fixed)
 
@@ -448,10 +493,47 @@ class ThresholdSweep(Callback):
             e = _tracked_epoch(self.learn)
             e = None if e is None else self._epochs-len(self.learn.recorder.values)+e  # this fit's epoch, counted across fits
             if e in self._snaps: self._cur = e
+            self._choice = self._epoch_choice()
         self._in_fit = False
         if self._vms: self.learn.metrics = [m for m in self.learn.metrics if not any(m is v for v in self._vms)]
         self._vms = []
-    _in_fit,_active,_skip = False,True,False
+    _in_fit,_active,_skip,_choice,_tuned = False,True,False,None,False
+
+    def _epoch_choice(self)->pd.DataFrame|None:
+        "The chosen epoch's held-out monitor, with the epoch chosen on all the folds and, per fold, on the other folds only."
+        E = len(self.learn.recorder.values)
+        labels = [l for l in range(self._epochs-E, self._epochs) if l in self._snaps]  # this fit's epochs
+        if not labels or self._cur not in labels: return None
+        sh = [self._snaps[l]['extra']['ship'] for l in labels]
+        V,Vt,n = np.stack([s['folds'] for s in sh]),np.stack([s['track'] for s in sh]),sh[0]['n']  # [E,K] each epoch's shipped rule on each fold; [E,K,K] nested
+        pre = 'hamming_loss' if self.monitor=='hamming' else self.monitor
+        cb = next((c for c in self.learn.cbs if isinstance(c, SaveModelCallback) and not c.every_epoch and not c.at_end and hasattr(c, 'idx')), None)
+        if cb is None: ks,note = [labels.index(self._cur)]*len(n),'no tracker: the last epoch is shipped, nothing is chosen'
+        elif cb.monitor not in (f'{pre}_cv', f'{pre}_best'):
+            ks,note = None,f"the tracker monitors {cb.monitor!r}, not this sweep's {pre+'_cv'!r}: its choice cannot be replayed per fold"
+        else:  # the tracker's own comparison of the values its column pools, replayed per fold on the other folds (their size-weighted mean)
+            ks,note = [],'held out: each fold scored at the epoch (and rule) chosen on the other folds'
+            for k in range(len(n)):
+                w = n.astype(np.float64).copy(); w[k] = 0
+                v,best,i = np.nan_to_num(Vt[:,k])@w/max(w.sum(), 1),(math.inf if cb.comp==np.less else -math.inf),None
+                for j,x in enumerate(v):
+                    if np.isfinite(x) and cb.comp(x-cb.min_delta, best): best,i = x,j
+                ks.append(labels.index(self._cur) if i is None else i)
+        N,c = n.sum(),labels.index(self._cur)
+        def held(e, k):  # epoch e's rule chosen on the folds but k (as `rule` chooses on all), scored on fold k
+            w = n.astype(np.float64).copy(); w[k] = 0
+            rs = sh[e]['rules']
+            return rs[_best_rule(pd.Series({q:v@w/max(w.sum(), 1) for q,v in rs.items()}), self.monitor=='hamming')][k]
+        val = lambda ks, f: float(sum(n[k]*f(e,k) for k,e in enumerate(ks))/N) if ks is not None and N else math.nan
+        return pd.DataFrame({'epoch': [str(self._cur), '' if ks is None else ', '.join(str(labels[e]) for e in ks)],
+                             'cv': [val([c]*len(n), lambda e,k: V[e,k]), val(ks, held)], 'note': ['chosen on all the folds', note]},
+                            index=pd.Index(['all folds','held out'], name='epoch chosen on'))
+
+    @property
+    def epoch_choice(self)->pd.DataFrame:
+        "After a fit: the monitor of the shipped epoch and rule on held-out folds (`cv`, the fold-size weighted mean of the folds' values), with the epoch chosen on all the folds (as the tracker did) and with it chosen, for each fold, on the other folds only: the gap is what choosing the best epoch flatters."
+        if self._choice is None: raise ValueError("no fit recorded (or its chosen epoch was not one of the last fit's): fit first")
+        return self._choice
 
     def __getstate__(self):
         # the histograms and bins belong to one validation pass: they do not ship in `export.pkl`
@@ -473,14 +555,16 @@ class ThresholdSweep(Callback):
 
     @property
     def best(self)->pd.DataFrame:
-        "Per recorded validation (row) and metric: the best threshold, the value there, and the value of that choice on held-out folds (`_cv`)."
-        out = []
+        "Per recorded validation (row) and metric: the best threshold, the value there, and the value of that choice on held-out folds (`_cv`); for the monitor, the paired difference to `chosen_epoch` (`_diff`, `_diff_se`)."
+        out,ch = [],self._snaps[self._cur]['extra'].get('ship') if self._cur is not None else None
         for g,ex in zip(self.rows, self._extra):  # one table per recorded validation
             r = {'epoch': g.epoch.iloc[0]}
             for m in self.metrics:
                 i = _best(g[m].to_numpy(), g.threshold.to_numpy(), lower=m=='hamming')
                 r[f'{m}_thresh'],r[m],r[f'{m}_cv'] = float(g.threshold.iloc[i]),float(g[m].iloc[i]),ex[f'{m}_cv']
-                if m==self.monitor: r[f'{m}_se'] = ex[f'{m}_se']
+                if m==self.monitor:  # each at its own shipped rule, held out: this validation's minus the chosen one's
+                    r[f'{m}_se'] = ex[f'{m}_se']
+                    r[f'{m}_diff'],r[f'{m}_diff_se'] = _paired(ex.get('ship'), ch)
             out.append(r)
         return pd.DataFrame(out)
 
@@ -501,10 +585,7 @@ class ThresholdSweep(Callback):
     @property
     def rule(self)->str:
         "The rule with the best held-out (`cv`) monitor at `chosen_epoch`: 'fixed', 'global', 'shrunk' or 'per_class' (ties go to the simpler)."
-        r = self.rules.cv.reindex([n for n in _rule_names if n in self.rules.index])
-        v = r.to_numpy(dtype=np.float64)
-        v = np.where(np.isnan(v), -np.inf, -v if self.monitor=='hamming' else v)
-        return r.index[int(np.flatnonzero(np.isclose(v, v.max(), rtol=0, atol=1e-12))[0])]
+        return _best_rule(self.rules.cv, self.monitor=='hamming')
 
     def _vocab(self, C):
         v = getattr(getattr(getattr(self,'learn',None),'dls',None),'vocab',None)
@@ -594,8 +675,39 @@ class ThresholdSweep(Callback):
                                   f"({ths[0]:.4g} or {ths[-1]:.4g}): the model then predicts nearly every label or none, and the best may lie "
                                   f"beyond the grid. Check sweep.plot(), or widen `thresholds`", stacklevel=2)
         learn.loss_func.thresh = t
-        self._applied = True
+        self._applied,self._tuned = True,thresh is not None or rule!='fixed'
         return t
+
+    @property
+    def tuned_on_validation(self)->bool:
+        "Whether `apply` set thresholds chosen on the validation data (anything but rule 'fixed'): scored on that same data, they flatter."
+        return self._tuned
+
+    @property
+    def shipped(self)->dict:
+        "What `apply` ships at `chosen_epoch`: the `rule`, the monitor's held-out value `cv`, its bootstrap replicates `reps` (paired with any other sweep's with the same `seed` and `boot` on the same validation set), each fold's value and size, and the sweep's settings."
+        st = self.stats
+        return dict(self._snap()['extra']['ship'], monitor=self.monitor, seed=st.seed, K=st.K, R=st.R)
+
+    def plot_epochs(self,
+        ci:float=0.95, # level of the paired intervals
+    ):
+        "The monitor on held-out folds (`cv`, at each validation's shipped rule) per recorded validation, each with its paired interval against `chosen_epoch`: a bar that crosses the chosen one's line is not distinguishable from it."
+        import matplotlib.pyplot as plt
+        from scipy.stats import norm
+        b,m = self.best,self.monitor
+        if self._cur is None: raise ValueError("no validation has been recorded yet: fit or validate first")
+        ch = self._snaps[self._cur]['extra']['ship']['cv']
+        x,y,e = np.arange(len(b)),ch+b[f'{m}_diff'].to_numpy(),norm.ppf((1+ci)/2)*b[f'{m}_diff_se'].to_numpy()
+        isch = (b.epoch.astype(str)==str(self._cur)).to_numpy()
+        fig,ax = plt.subplots(figsize=(7,3.5))
+        ax.axhline(ch, color='C2', lw=1, ls=':', label=f'chosen ({self._cur})')
+        ax.errorbar(x[~isch], y[~isch], yerr=e[~isch], fmt='o', color='C0', capsize=3, label=f'{ci:.0%} paired interval vs chosen')
+        ax.plot(x[isch], y[isch], 'o', color='C2', ms=8)
+        ax.set_xticks(x, [str(v) for v in b.epoch]); ax.set_xlabel('epoch'); ax.set_ylabel(f'{m} (held out, shipped rule)')
+        ax.grid(alpha=.3); ax.legend(fontsize=8, frameon=False)
+        fig.tight_layout()
+        return fig
 
     def _metric(self, metric):
         m = metric or self.monitor

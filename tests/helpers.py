@@ -49,4 +49,4 @@ def identity_learner(x, y, metrics, bs=64, device='cpu', **kw):
         def forward(self, x): return x + self.b
     ds = list(zip(torch.as_tensor(x, dtype=torch.float32), torch.as_tensor(y, dtype=torch.float32)))
     dls = DataLoaders(DataLoader(ds, bs=bs, device=device), DataLoader(ds, bs=bs, device=device), device=device)
-    return Learner(dls, Ident().to(device), loss_func=nn.BCEWithLogitsLoss(), metrics=metrics, **kw)
+    return Learner(dls, Ident().to(device), **{'loss_func': nn.BCEWithLogitsLoss(), **kw}, metrics=metrics)
