@@ -6,7 +6,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/sweep.html.md"""
 
 # %% ../nbs/03_sweep.ipynb #51ffefb8
 from __future__ import annotations
-import math, warnings, numpy as np, pandas as pd, torch
+import functools, math, warnings, numpy as np, pandas as pd, torch
 from torch import Tensor
 from fastai.learner import Recorder, ValueMetric
 from fastai.callback.core import Callback, GatherPredsCallback
@@ -35,15 +35,19 @@ def _prf(kind:str, tp, fp, fn, zd):
     "Precision, recall or F1 (`kind`) from (weighted) counts, elementwise, in float64 NumPy."
     return _sdiv(*{'f1':(2*tp,2*tp+fp+fn), 'precision':(tp,tp+fp), 'recall':(tp,tp+fn)}[kind], zd)
 
-def _cols(tp, fp, fn, tn, s, n, zd)->dict:
+def _cols(tp, fp, fn, tn, s, n, zd,
+          only:str|None=None, # just this metric: the value itself, not a dict
+         ):
     "Every sweep metric, `[...,T]`, from per-class counts `[...,C,T]`, per-sample score sums `[...,4,T]` and sample counts `[...]`."
-    T_,F_,N_,TN = (a.sum(-2) for a in (tp,fp,fn,tn))
-    tot,sm = T_+F_+N_+TN,lambda q: _sdiv(s[...,q,:], np.asarray(n)[...,None], np.nan)
-    mic,mac = (lambda k: _prf(k, T_, F_, N_, zd)),(lambda k: _prf(k, tp, fp, fn, zd).mean(-2))
-    return dict(f1_samples=sm(2), f1_micro=mic('f1'), f1_macro=mac('f1'),
-        precision_samples=sm(0), precision_micro=mic('precision'), precision_macro=mac('precision'),
-        recall_samples=sm(1), recall_micro=mic('recall'), recall_macro=mac('recall'),
-        accuracy=_sdiv(T_+TN,tot,np.nan), exact_match=sm(3), hamming=_sdiv(F_+N_,tot,np.nan))
+    tot = functools.cache(lambda: tuple(a.sum(-2) for a in (tp,fp,fn,tn)))  # the micro sums, when a metric needs them
+    sm = lambda q: _sdiv(s[...,q,:], np.asarray(n)[...,None], np.nan)
+    mic,mac = (lambda k: _prf(k, *tot()[:3], zd)),(lambda k: _prf(k, tp, fp, fn, zd).mean(-2))
+    ent = lambda i: _sdiv(sum(tot()[j] for j in i), sum(tot()), np.nan)
+    f = dict(f1_samples=lambda: sm(2), f1_micro=lambda: mic('f1'), f1_macro=lambda: mac('f1'),
+        precision_samples=lambda: sm(0), precision_micro=lambda: mic('precision'), precision_macro=lambda: mac('precision'),
+        recall_samples=lambda: sm(1), recall_micro=lambda: mic('recall'), recall_macro=lambda: mac('recall'),
+        accuracy=lambda: ent((0,3)), exact_match=lambda: sm(3), hamming=lambda: ent((1,2)))
+    return f[only]() if only else {k:v() for k,v in f.items()}
 
 def _ingredients(monitor, tp, fp, fn, tn, q)->Tensor|None:
     "Per-sample quantities `[B,m,...]` whose (weighted) sums give `monitor`; `None` for a macro average, which needs per-class sums."
@@ -243,14 +247,14 @@ def _pooled(m:str, F:tuple, sel:np.ndarray, zd)->float:
     counts,s,n = F
     c = [_pick(a, sel).sum(0)[:,None] for a in counts]
     sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1).sum(0) if (sel==sel[:,:1]).all() else np.full((4,1), np.nan)
-    return float(_cols(*c, sv, n.sum(), zd)[m][0])
+    return float(_cols(*c, sv, n.sum(), zd, only=m)[0])
 
 def _fold_values(m:str, F:tuple, sel:np.ndarray, zd)->np.ndarray:
     "`m` of each fold's own decisions at threshold index `sel[k,c]`, `[K]`; NaN for a per-sample metric at per-class thresholds."
     counts,s,n = F
     c = [_pick(a, sel)[...,None] for a in counts]  # [K,C,1]
     sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1) if (sel==sel[:,:1]).all() else np.full((len(s),4,1), np.nan)
-    return _cols(*c, sv, n, zd)[m][:,0]
+    return _cols(*c, sv, n, zd, only=m)[:,0]
 
 def _nested_global(m:str, F:tuple, ths:np.ndarray, zd)->np.ndarray:
     "`[K,K]`: entry (k,j) is `m` on fold j at the global threshold chosen on the folds other than j and k (NaN where j is k): fold k's data never touches row k."
@@ -258,7 +262,7 @@ def _nested_global(m:str, F:tuple, ths:np.ndarray, zd)->np.ndarray:
     K,C = counts[0].shape[:2]
     tot,out = [a.sum(0) for a in counts],np.full((K,K), np.nan)
     for k in range(K):  # every j at once: all the data less folds j and k
-        rest = _cols(*(t[None]-a-a[k][None] for t,a in zip(tot,counts)), s.sum(0)[None]-s-s[k][None], n.sum()-n-n[k], zd)[m]
+        rest = _cols(*(t[None]-a-a[k][None] for t,a in zip(tot,counts)), s.sum(0)[None]-s-s[k][None], n.sum()-n-n[k], zd, only=m)
         out[k] = _fold_values(m, F, np.repeat(_choose(rest, ths, m=='hamming')[:,None], C, 1), zd)
         out[k,k] = np.nan
     return out

@@ -1,4 +1,4 @@
-"Two gloo processes with fastai's DistributedDL give the single-process numbers, for every metric and the sweep (its rules, cross-fitted values, standard errors and operating points included): bit for bit, except sums of per-sample float scores, to their last bits (see `_float_sums`)."
+"Two gloo processes with fastai's DistributedDL give the single-process numbers, for every metric and the sweep (its rules, cross-fitted values, standard errors, operating points and the paired replicates that comparisons read included): bit for bit, except sums of per-sample float scores, to their last bits (see `_float_sums`)."
 import datetime, gc, json, os, socket, sys, time, warnings, numpy as np, pytest, torch
 from pathlib import Path
 import torch.multiprocessing as mp
@@ -35,6 +35,8 @@ def _values(learn, dl=None):
     best = sw.best
     honest = [sw.rules.to_numpy(float), best.filter(regex='_(cv|se)$').to_numpy(float), sw.operating_points(min_recall=.5).drop(columns='note').to_numpy(float),
               sw.class_thresholds.to_numpy(float)]
+    sh = sw.shipped  # what paired comparisons read: the shipped value's replicates, each fold's value, the nested values
+    honest.append(np.r_[sh['cv'], sh['reps'], sh['folds'], sh['track'].ravel(), *sh['rules'].values()])
     return dict(metrics=[np.asarray(v, dtype=float).tolist() for v in res[1:]], sweep=sw.history.drop(columns='epoch').to_numpy().tolist(),
                 honest=[np.nan_to_num(h, nan=-9).tolist() for h in honest], rule=sw.rule)
 
