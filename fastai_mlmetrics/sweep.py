@@ -6,7 +6,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/sweep.html.md"""
 
 # %% ../nbs/03_sweep.ipynb #51ffefb8
 from __future__ import annotations
-import functools, math, warnings, numpy as np, pandas as pd, torch
+import copy, functools, math, warnings, numpy as np, pandas as pd, torch
 from torch import Tensor
 from fastai.learner import Recorder, ValueMetric
 from fastai.callback.core import Callback, GatherPredsCallback
@@ -678,6 +678,8 @@ class ThresholdSweep(Callback):
                     warnings.warn(f"{'some per-class thresholds lie' if cls else f'the threshold {float(t):.4g} lies'} on the edge of the grid "
                                   f"({ths[0]:.4g} or {ths[-1]:.4g}): the model then predicts nearly every label or none, and the best may lie "
                                   f"beyond the grid. Check sweep.plot(), or widen `thresholds`", stacklevel=2)
+        # learners built on one `DataLoaders` share its loss object: a copy of their own keeps another learner's thresholds apart
+        learn.loss_func = copy.copy(learn.loss_func)
         learn.loss_func.thresh = t
         self._applied,self._tuned = True,thresh is not None or rule!='fixed'
         return t

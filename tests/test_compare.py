@@ -234,3 +234,17 @@ def test_learner_compare_through_learners():
     D = identity_learner(lb[:200].float(), y[:200], [])
     with D.no_bar(), A.no_bar(), pytest.raises(ValueError, match="the two learners' targets differ"): A.compare(D)
     with pytest.raises(ValueError, match="both learners need one"): A.compare(D, held_out=True)
+
+def test_apply_keeps_two_learners_thresholds_apart():
+    "Two learners built on one DataLoaders share its loss object (fastai takes it from the dataset): applying one sweep's thresholds leaves the other learner's alone."
+    from fastai.learner import Learner
+    from fastai.losses import BCEWithLogitsLossFlat
+    from helpers import identity_learner
+    la, lb, y = draw(np.random.default_rng(10), 200)
+    A = identity_learner(la.float(), y, [], loss_func=BCEWithLogitsLossFlat())
+    B = Learner(A.dls, torch.nn.Identity(), loss_func=A.loss_func)  # as two vision_learners on one dls
+    s = ThresholdSweep(thresholds=19, boot=0)
+    with warnings.catch_warnings(), A.no_bar(), A.no_logging():
+        warnings.simplefilter('ignore'); A.validate(cbs=[s])
+    t = s.apply(A, per_class=False)
+    assert A.loss_func.thresh == t and B.loss_func.thresh == .5
