@@ -92,6 +92,16 @@ def _run(a, out:Path):
                 'per_class': "the per-class thresholds above"}[r]
         x = rules.loc[r]
         print(f"threshold to ship: rule '{r}' ({what}): F1 over samples {x.cv:.3f} ± {x.se:.3f} held out ({x.in_sample:.3f} in-sample)")
+        b,m,ch = sweep.best,sweep.monitor,sweep.chosen_epoch
+        rest = b[b.epoch!=ch]
+        if len(rest):  # the restored epoch against the best of the others, both at their own shipped rule, paired replicate by replicate
+            i = rest[f'{m}_diff'].idxmax()
+            d,e = -rest[f'{m}_diff'][i],1.96*rest[f'{m}_diff_se'][i]
+            print(f"epoch {ch} minus epoch {rest.epoch[i]} (the best other epoch), each at its shipped rule, held out: {d:+.3f} ± {e:.3f} "
+                  f"(paired, 95%): {'not distinguishable' if abs(d)<=e else 'a real difference'}")
+            ec = sweep.epoch_choice
+            print(f"the epoch choice, held out: the restored epoch scores {ec.cv['all folds']:.3f}; with the epoch chosen for each fold on "
+                  f"the other folds only (epochs {ec.epoch['held out']}), {ec.cv['held out']:.3f}")
         op = sweep.operating_points(min_precision=.9)
         print("\nfor screening, per-class thresholds certified to keep precision >= 0.9 on new data with 90% confidence "
               "(precision_lcb: the bound at that threshold; blank: not certified, and why below):")

@@ -16,6 +16,7 @@ def test_demo_log_is_clean_reproducible_and_tidy(tmp_path):
     assert '\r' not in a and '█' not in a and '|----' not in a  # no progress-bar frames in a log
     assert re.search(r'^\s*epoch\s+train_loss\s+valid_loss', a, re.M) and 'threshold to ship' in a and 'all negative' in a
     assert 'certified to keep precision >= 0.9' in a and 'precision_lcb' in a
+    assert re.search(r'^epoch \d+ minus epoch \d+ \(the best other epoch\).*[+-]\d\.\d{3} ± \d\.\d{3} \(paired, 95%\)', a, re.M) and 'the epoch choice, held out' in a
     assert list(tmp_path.iterdir()) == []  # without --out, nothing is left in the temporary folder
     strip = lambda s: re.sub(r'\d\d:\d\d', 'MM:SS', re.sub(r'trained in \d+ s', 'trained', s))  # wall times differ
     assert strip(a) == strip(b)  # the same seed: the same table, thresholds and report
