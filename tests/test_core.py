@@ -1,5 +1,5 @@
 "core: every accepted shape and dtype goes through, every bad input fails early and names the problem."
-import re, numpy as np, pytest, torch
+import math, re, numpy as np, pytest, torch
 from hypothesis import given, settings, strategies as st
 from fastai_mlmetrics.core import *
 
@@ -99,3 +99,36 @@ def test_boundaries_that_mutation_testing_found_untested():
     with pytest.raises(ValueError, match='look single-label'): check_shapes(torch.randn(4, 2), torch.tensor([0, 1, 1, 0]))
     with pytest.raises(ValueError, match=re.escape('x[:,None] for one label')): check_shapes(torch.randn(4, 1), torch.tensor([0, 1, 1, 0]))
     with pytest.raises(ValueError, match='must be 2-D'): check_shapes(torch.randn(4, 2), torch.zeros(4, 2, 1))
+
+def test_messages_name_the_input_and_the_fix():
+    "The exact words of every error and hint in core (the notebooks check them too; mutation testing runs pytest only)."
+    x, y = torch.zeros(4, 3), torch.zeros(4, 3)
+    with pytest.raises(TypeError, match=r"^preds must be a torch.Tensor, got ndarray$"): check_shapes(np.zeros((4, 3)), y)
+    with pytest.raises(TypeError, match=r"^targs must be a torch.Tensor, got list$"): check_shapes(x, [[0, 1, 0]])
+    with pytest.raises(ValueError, match=re.escape("got preds (4, 3, 1) and targs (4, 3)") + "$"): check_shapes(x[..., None], y)  # no 1-D hint
+    with pytest.raises(ValueError, match=re.escape("(use x[None] for one sample, x[:,None] for one label)")): check_shapes(x[0], y[0])
+    with pytest.raises(ValueError, match="must be 2-D"): check_shapes(x[..., None], y[..., None])  # both 3-D
+    with pytest.raises(TypeError, match=r"^thresh must be a number in \[0,1\] or one per class, got None$"): check_thresh(None)
+    with pytest.raises(TypeError, match=r"^thresh must be a number in \[0,1\] or one per class, got True$"): check_thresh(True)
+    with pytest.raises(TypeError, match=r"^cut must be a number in \[0,1\] or one per class, got <object"): check_thresh(object(), 'cut')
+    with pytest.raises(ValueError, match=re.escape("thresh must be a scalar or 1-D (one per class), got shape (2, 2)") + "$"): check_thresh([[.5, .5]]*2)
+    with pytest.raises(ValueError, match=re.escape("thresh=2 is outside [0,1]: thresholds apply to probabilities (after the sigmoid when sigmoid=True); "
+                                                   "for a logit cut-off z, use thresh=sigmoid(z) (here 0.8808)") + "$"): check_thresh([.5, 2., 3.])
+    with pytest.raises(ValueError, match=re.escape("thresh=inf is outside [0,1]: thresholds apply to probabilities (after the sigmoid when sigmoid=True)") + "$"):
+        check_thresh(float('inf'))
+    with pytest.raises(TypeError, match=r"^scores must be float32 or float64 here, got torch.float16$"): cutoff(.5, True, torch.float16)
+    assert cutoff(.5) == 0. and cutoff(.5, False) == .5  # sigmoid=True by default: the cut of a logit
+    # raise_flags: the metric's name, then each problem, joined by '; '
+    f = value_flags(torch.tensor([[math.nan, 2.]]), torch.tensor([[0., 3.]]), sigmoid=False)
+    with pytest.raises(ValueError, match=r"^F1: predictions contain NaN.*; targets must be 0 or 1"): raise_flags(f, 'F1')
+    with pytest.raises(ValueError, match=r"^predictions contain NaN"): raise_flags(f)
+    warn_flags(None, True)  # nothing seen: nothing to say, and no error
+
+def test_value_flags_without_the_callers_masks():
+    "`value_flags` computes the targets' masks itself when not given them: 0/1 targets pass, a 2 is flagged, ignore_index entries pass."
+    p = torch.zeros(3, 2)
+    ok = lambda t, **k: not value_flags(p, torch.tensor(t), **k)[2].item()
+    assert ok([[0., 1.], [1., 0.], [0., 0.]]) and not ok([[0., 2.], [1., 0.], [0., 0.]])
+    assert ok([[0., -1.], [1., 0.], [-1., 1.]], ignore_index=-1) and not ok([[0., -1.], [1., 2.], [-1., 1.]], ignore_index=-1)
+    assert not ok([[0., -1.], [1., 0.], [0., 0.]], ignore_index=-2)
+    assert prep(p, torch.zeros(3, 2), validate_args=False)[3] is None  # no check, no flags
