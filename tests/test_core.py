@@ -106,7 +106,8 @@ def test_messages_name_the_input_and_the_fix():
     with pytest.raises(TypeError, match=r"^preds must be a torch.Tensor, got ndarray$"): check_shapes(np.zeros((4, 3)), y)
     with pytest.raises(TypeError, match=r"^targs must be a torch.Tensor, got list$"): check_shapes(x, [[0, 1, 0]])
     with pytest.raises(ValueError, match=re.escape("got preds (4, 3, 1) and targs (4, 3)") + "$"): check_shapes(x[..., None], y)  # no 1-D hint
-    with pytest.raises(ValueError, match=re.escape("(use x[None] for one sample, x[:,None] for one label)")): check_shapes(x[0], y[0])
+    with pytest.raises(ValueError, match="^" + re.escape("multi-label inputs must be 2-D (samples, labels); got preds (3,) and targs (3,) "
+                                                         "(use x[None] for one sample, x[:,None] for one label)") + "$"): check_shapes(x[0], y[0])
     with pytest.raises(ValueError, match="must be 2-D"): check_shapes(x[..., None], y[..., None])  # both 3-D
     with pytest.raises(TypeError, match=r"^thresh must be a number in \[0,1\] or one per class, got None$"): check_thresh(None)
     with pytest.raises(TypeError, match=r"^thresh must be a number in \[0,1\] or one per class, got True$"): check_thresh(True)
