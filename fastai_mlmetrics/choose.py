@@ -12,7 +12,8 @@ from fastcore.basics import patch, noop
 from fastai.learner import Learner
 from scipy.stats import beta
 from scipy.special import betainc
-from .core import check_thresh, cutoff, prep
+from .core import check_thresh, prep
+from .metrics import cut_for
 from .stats import BootCounts, boot_scores, boot_ap, poisson_weights
 
 # %% auto #0
@@ -138,13 +139,6 @@ _cmp_scores = {f'{k}_{av}':(av,k) for k in ('f1','precision','recall') for av in
 compare_metrics = (*_cmp_scores, 'exact_match', 'accuracy', 'hamming_loss', 'ap_macro')  # what `compare` can score
 _cmp_default = ('f1_samples','f1_micro','f1_macro','precision_samples','recall_samples','exact_match','hamming_loss','ap_macro')
 
-def _cut(thresh, sigmoid:bool, x:Tensor, name:str):
-    "The decision cut(s) of `thresh` for scores `x`: a float, or one per class on `x`'s device."
-    t = check_thresh(thresh, name)
-    if isinstance(t, Tensor) and len(t)!=x.shape[1]: raise ValueError(f"{name} has {len(t)} thresholds but the inputs have {x.shape[1]} labels")
-    c = cutoff(t, sigmoid, torch.float64 if x.dtype==torch.float64 else torch.float32)
-    return c.to(x.device, x.dtype) if isinstance(c, Tensor) else c
-
 def paired_replicates(preds_a:Tensor, # model a's logits (`sigmoid=True`) or probabilities, `(samples, labels)`
                       preds_b:Tensor, # model b's, for the same samples in the same order
                       targs:Tensor, # 0/1 targets
@@ -171,7 +165,8 @@ def paired_replicates(preds_a:Tensor, # model a's logits (`sigmoid=True`) or pro
         except (ValueError, TypeError) as e: raise type(e)(f"{n}: {e}") from None
         N = len(x)
         if N<2: raise ValueError(f"{N} sample(s): a comparison needs at least two (and an interval far more)")
-        cut,b = _cut(th, sigmoid, x, n.replace('preds','thresh')),BootCounts(boot, seed, zd, plain=True)
+        tn = n.replace('preds','thresh')
+        cut,b = cut_for(check_thresh(th, tn), sigmoid, x, tn),BootCounts(boot, seed, zd, plain=True)
         for i in range(0, N, 4096): b.update(x[i:i+4096], pos[i:i+4096], None if keep is None else keep[i:i+4096], cut, start=i)
         r = boot_scores(b)
         v = {m:r[_cmp_scores[m]] for m in metrics if m in _cmp_scores}

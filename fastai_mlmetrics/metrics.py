@@ -31,11 +31,13 @@ def _check_labels(labels)->Tensor|None:
     if len(lb) and lb.min()<0: raise ValueError(f"labels must be column indices >= 0, got {lb.min().item()} < 0")
     return lb
 
-def cut_for(thresh, sigmoid:bool, x:Tensor):
+def cut_for(thresh, sigmoid:bool, x:Tensor,
+            name:str='thresh', # the threshold's name in an error
+           ):
     "The exact `cutoff` of `thresh` for the scores `x`: a float, or a `[C]` tensor on `x`'s device, after checking there is one per label."
     c = cutoff(thresh, sigmoid, x.dtype)
     if not isinstance(c, Tensor): return c
-    if len(c)!=x.shape[1]: raise ValueError(f"thresh has {len(c)} per-class values but the inputs have {x.shape[1]} labels")
+    if len(c)!=x.shape[1]: raise ValueError(f"{name} has {len(c)} per-class values but the inputs have {x.shape[1]} labels")
     return c.to(x.device, x.dtype)
 
 def warn_zero_thresh(thresh, sigmoid:bool):
