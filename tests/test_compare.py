@@ -49,7 +49,7 @@ def test_paired_replicates_are_weighted_sklearn(seed, n, c, sigmoid, masked, per
     tb = .25
     x = lambda p: torch.tensor(logits(p) if sigmoid else p)
     reps = paired_replicates(x(pa), x(pb), torch.tensor(yt), torch.tensor(ta) if per_class else ta, tb, sigmoid, boot=6, seed=seed % 7,
-                             metrics=compare_metrics, ignore_index=-1)
+                             metrics=compare_metrics, ignore_index=-1 if masked else None)
     W = np.concatenate([np.ones((1, n)), poisson_weights(torch.arange(n), 6, seed % 7).double().numpy()])
     # the decisions `sigmoid(logit) > t` in exact arithmetic: ties at the threshold are common here
     dec = [exact_pred(x(p).numpy(), np.broadcast_to(t, (c,)), sigmoid) for p, t in ((pa, ta), (pb, tb))]
