@@ -156,25 +156,25 @@ def paired_replicates(preds_a:Tensor, # model a's logits (`sigmoid=True`) or pro
     bad = [m for m in metrics if m not in compare_metrics]
     if bad: raise ValueError(f"unknown metric(s) {bad}: choose from {compare_metrics}")
     if boot<2: raise ValueError(f"boot={boot}: a paired interval needs at least two bootstrap replicates (200 by default)")
-    for n,p in (('preds_a',preds_a),('preds_b',preds_b)):
-        if isinstance(p, Tensor) and isinstance(targs, Tensor) and p.device!=targs.device:
-            raise ValueError(f"{n} are on {p.device} but targs are on {targs.device}: move all three to one device")
-    zd,out = float(zero_division),[]
+    ins = []  # both models' inputs checked (shapes, devices, values, thresholds) before any work
     for n,p,th in (('preds_a',preds_a,thresh_a),('preds_b',preds_b,thresh_b)):
         try: x,pos,keep,_ = prep(p, targs, sigmoid, ignore_index)
         except (ValueError, TypeError) as e: raise type(e)(f"{n}: {e}") from None
-        N = len(x)
-        if N<2: raise ValueError(f"{N} sample(s): a comparison needs at least two (and an interval far more)")
         tn = n.replace('preds','thresh')
-        cut,b = cut_for(check_thresh(th, tn), sigmoid, x, tn),BootCounts(boot, seed, zd, plain=True)
+        ins.append((x, cut_for(check_thresh(th, tn), sigmoid, x, tn)))
+    N = len(x)
+    if N<2: raise ValueError(f"{N} sample(s): a comparison needs at least two (and an interval far more)")
+    # the same weights for both models (AP's; the counts draw them batch by batch, from the same positions)
+    W = torch.cat([torch.ones(1, N, device=x.device), poisson_weights(torch.arange(N, device=x.device), boot, seed)]) if 'ap_macro' in metrics else None
+    zd,out = float(zero_division),[]
+    for x,cut in ins:
+        b = BootCounts(boot, seed, zd, plain=True)
         for i in range(0, N, 4096): b.update(x[i:i+4096], pos[i:i+4096], None if keep is None else keep[i:i+4096], cut, start=i)
         r = boot_scores(b)
         v = {m:r[_cmp_scores[m]] for m in metrics if m in _cmp_scores}
         v |= {'exact_match': r['exact match'], 'accuracy': r['label-wise accuracy'], 'hamming_loss': 1-r['label-wise accuracy']}
-        if 'ap_macro' in metrics:
-            W = torch.cat([torch.ones(1, N, device=x.device), poisson_weights(torch.arange(N, device=x.device), boot, seed)])
-            ap = boot_ap(x, pos, keep, W)
-            v['ap_macro'] = ap.nan_to_num(0.).mean(1).cpu().double().numpy()  # scikit-learn: a class with no positive weight scores 0
+        if W is not None:  # scikit-learn: a class with no positive weight scores 0
+            v['ap_macro'] = boot_ap(x, pos, keep, W).nan_to_num(0.).mean(1).cpu().double().numpy()
         out.append(v)
     none = (pos if keep is None else pos&keep).sum(0)==0
     if 'ap_macro' in metrics and none.any():
@@ -248,12 +248,13 @@ def compare(self:Learner, other:Learner, # model a (this learner) and model b
     pb,tb = other.get_preds(dl=other_dl if other_dl is not None else dl, act=noop)
     if ta.shape!=tb.shape or not torch.equal(ta, tb):
         raise ValueError("the two learners' targets differ: a paired comparison needs the same samples in the same order (pass dl=, and other_dl= where the other learner loads them differently)")
-    tuned = [n for n,l in (('a',self),('b',other)) if any(s.tuned_on_validation for s in _sweeps(l))]
-    if tuned and (dl is None or dl is self.dls.valid):
+    here = dl is None or dl is self.dls.valid  # the validation set a sweep tuned on
+    tuned = [n for n,l in (('a',self),('b',other)) if any(s.tuned_on_validation for s in _sweeps(l))] if here else []
+    if tuned:
         warnings.warn(f"compare: the thresholds of model(s) {' and '.join(tuned)} were tuned on this validation set by a ThresholdSweep, so the "
                       f"values at them are optimistic (the more, the more the tuning overfits): learn.compare(other, held_out=True) scores each "
                       f"model's shipped rule on held-out folds, paired; or compare on data neither was tuned on (dl=)", stacklevel=2)
     th = lambda l: getattr(l.loss_func, 'thresh', 0.5)
     res = compare(pa, pb, ta, th(self), th(other), True, ci, boot, seed, metrics)
-    res.attrs['tuned_on_validation'] = tuned if (dl is None or dl is self.dls.valid) else []
+    res.attrs['tuned_on_validation'] = tuned
     return res

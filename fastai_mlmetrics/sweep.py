@@ -242,19 +242,21 @@ def _pick(a:np.ndarray, sel:np.ndarray)->np.ndarray:
     "`a[k,c,sel[k,c]]`, `[K,C]`."
     return np.take_along_axis(a, sel[...,None], -1)[...,0]
 
+def _at(F:tuple, sel:np.ndarray)->tuple:
+    "Each fold's counts `[K,C,1]` and per-sample sums `[K,4,1]` of the decisions at threshold index `sel[k,c]` (the sums NaN at per-class thresholds)."
+    counts,s,_ = F
+    sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1) if (sel==sel[:,:1]).all() else np.full((len(s),4,1), np.nan)
+    return [_pick(a, sel)[...,None] for a in counts],sv
+
 def _pooled(m:str, F:tuple, sel:np.ndarray, zd)->float:
     "`m` of the decisions at threshold index `sel[k,c]` in fold k for class c, pooled over the folds; NaN for a per-sample metric at per-class thresholds."
-    counts,s,n = F
-    c = [_pick(a, sel).sum(0)[:,None] for a in counts]
-    sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1).sum(0) if (sel==sel[:,:1]).all() else np.full((4,1), np.nan)
-    return float(_cols(*c, sv, n.sum(), zd, only=m)[0])
+    c,sv = _at(F, sel)
+    return float(_cols(*(a.sum(0) for a in c), sv.sum(0), F[2].sum(), zd, only=m)[0])
 
 def _fold_values(m:str, F:tuple, sel:np.ndarray, zd)->np.ndarray:
     "`m` of each fold's own decisions at threshold index `sel[k,c]`, `[K]`; NaN for a per-sample metric at per-class thresholds."
-    counts,s,n = F
-    c = [_pick(a, sel)[...,None] for a in counts]  # [K,C,1]
-    sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1) if (sel==sel[:,:1]).all() else np.full((len(s),4,1), np.nan)
-    return _cols(*c, sv, n, zd, only=m)[:,0]
+    c,sv = _at(F, sel)
+    return _cols(*c, sv, F[2], zd, only=m)[:,0]
 
 def _nested_global(m:str, F:tuple, ths:np.ndarray, zd)->np.ndarray:
     "`[K,K]`: entry (k,j) is `m` on fold j at the global threshold chosen on the folds other than j and k (NaN where j is k): fold k's data never touches row k."
@@ -319,14 +321,21 @@ def _fixed_sel(thresh, ths:np.ndarray, K:int, C:int)->np.ndarray|None:
 
 _rule_names = ('fixed','global','shrunk','per_class')  # simplest first
 
+def _tracker(learn):
+    "The `SaveModelCallback` of `learn` that loads its best epoch's weights at the end of the fit, or `None`."
+    return next((cb for cb in learn.cbs if isinstance(cb, SaveModelCallback) and not cb.every_epoch and not cb.at_end and hasattr(cb, 'idx')), None)
+
+def _replay(cb, values)->int|None:
+    "The index of `values` that tracker `cb` would keep, by its own comparison and `min_delta`; `None` if none beats its start."
+    best,i = (math.inf if cb.comp==np.less else -math.inf),None
+    for j,v in enumerate(values):
+        if v is not None and cb.comp(v-cb.min_delta, best): best,i = v,j
+    return i
+
 def _tracked_epoch(learn)->int|None:
     "The epoch (of this fit) whose weights a `SaveModelCallback` loads at the end of the fit, replaying its own comparison; `None` if none will."
-    for cb in learn.cbs:
-        if isinstance(cb, SaveModelCallback) and not cb.every_epoch and not cb.at_end and hasattr(cb, 'idx'):
-            best,epoch = (math.inf if cb.comp==np.less else -math.inf),None
-            for i,v in enumerate(learn.recorder.values):
-                if v[cb.idx] is not None and cb.comp(v[cb.idx]-cb.min_delta, best): best,epoch = v[cb.idx],i
-            return epoch
+    cb = _tracker(learn)
+    return None if cb is None else _replay(cb, [v[cb.idx] for v in learn.recorder.values])
 
 def _constraint(min_precision, min_recall, min_specificity)->tuple:
     "`(rate, floor)` of the one floor given."
@@ -510,24 +519,21 @@ class ThresholdSweep(Callback):
         if not labels or self._cur not in labels: return None
         sh = [self._snaps[l]['extra']['ship'] for l in labels]
         V,Vt,n = np.stack([s['folds'] for s in sh]),np.stack([s['track'] for s in sh]),sh[0]['n']  # [E,K] each epoch's shipped rule on each fold; [E,K,K] nested
-        pre = 'hamming_loss' if self.monitor=='hamming' else self.monitor
-        cb = next((c for c in self.learn.cbs if isinstance(c, SaveModelCallback) and not c.every_epoch and not c.at_end and hasattr(c, 'idx')), None)
+        N = n.sum()
+        pre,cb = 'hamming_loss' if self.monitor=='hamming' else self.monitor,_tracker(self.learn)
+        others = lambda k: np.where(np.arange(len(n))==k, 0., n)  # weights of the folds but k
         if cb is None: ks,note = [labels.index(self._cur)]*len(n),'no tracker: the last epoch is shipped, nothing is chosen'
         elif cb.monitor not in (f'{pre}_cv', f'{pre}_best'):
             ks,note = None,f"the tracker monitors {cb.monitor!r}, not this sweep's {pre+'_cv'!r}: its choice cannot be replayed per fold"
         else:  # the tracker's own comparison of the values its column pools, replayed per fold on the other folds (their size-weighted mean)
             ks,note = [],'held out: each fold scored at the epoch (and rule) chosen on the other folds'
             for k in range(len(n)):
-                w = n.astype(np.float64).copy(); w[k] = 0
-                v,best,i = np.nan_to_num(Vt[:,k])@w/max(w.sum(), 1),(math.inf if cb.comp==np.less else -math.inf),None
-                for j,x in enumerate(v):
-                    if np.isfinite(x) and cb.comp(x-cb.min_delta, best): best,i = x,j
+                i = _replay(cb, np.nan_to_num(Vt[:,k])@others(k)/max(N-n[k], 1))
                 ks.append(labels.index(self._cur) if i is None else i)
-        N,c = n.sum(),labels.index(self._cur)
+        c = labels.index(self._cur)
         def held(e, k):  # epoch e's rule chosen on the folds but k (as `rule` chooses on all), scored on fold k
-            w = n.astype(np.float64).copy(); w[k] = 0
             rs = sh[e]['rules']
-            return rs[_best_rule(pd.Series({q:v@w/max(w.sum(), 1) for q,v in rs.items()}), self.monitor=='hamming')][k]
+            return rs[_best_rule(pd.Series({q:v@others(k)/max(N-n[k], 1) for q,v in rs.items()}), self.monitor=='hamming')][k]
         val = lambda ks, f: float(sum(n[k]*f(e,k) for k,e in enumerate(ks))/N) if ks is not None and N else math.nan
         return pd.DataFrame({'epoch': [str(self._cur), '' if ks is None else ', '.join(str(labels[e]) for e in ks)],
                              'cv': [val([c]*len(n), lambda e,k: V[e,k]), val(ks, held)], 'note': ['chosen on all the folds', note]},
