@@ -10,7 +10,7 @@ import math, warnings, numpy as np, pandas as pd, torch
 from torch import Tensor
 from fastcore.basics import patch, noop
 from fastai.learner import Learner
-from scipy.stats import beta
+from scipy.stats import beta, binom
 from scipy.special import betainc
 from .core import check_thresh, prep
 from .metrics import cut_for
@@ -18,7 +18,8 @@ from .stats import BootCounts, boot_scores, boot_ap, poisson_weights
 
 # %% auto #0
 __all__ = ['compare_metrics', 'successes', 'rate', 'best_point', 'cp_lower', 'min_trials', 'passes', 'fixed_sequence',
-           'certified_points', 'needed', 'paired_replicates', 'paired_diff', 'compare', 'compare_shipped']
+           'certified_points', 'needed', 'hb_pvalue', 'hb_lower', 'holm', 'certified_samplewise', 'samples_needed',
+           'paired_replicates', 'paired_diff', 'compare', 'compare_shipped']
 
 # %% ../nbs/09_choose.ipynb #6ca53df9
 _trials = dict(precision=('tp','fp'), recall=('tp','fn'), specificity=('tn','fp'))  # the successes and failures of each rate
@@ -44,7 +45,10 @@ def best_point(tp, fp, fn, tn, # counts `[...,T]` at each threshold of an ascend
                allowed:np.ndarray, # bool `[...,T]`: the thresholds to choose from
               )->np.ndarray:
     "Per row, among the `allowed` thresholds: the best other rate, then the best `con`, then the lowest threshold (-1: none allowed)."
-    a,b = rate(con, tp, fp, fn, tn),rate('precision' if con=='recall' else 'recall', tp, fp, fn, tn)
+    return _best(rate(con, tp, fp, fn, tn), rate('precision' if con=='recall' else 'recall', tp, fp, fn, tn), allowed)
+
+def _best(a, b, allowed)->np.ndarray:
+    "Per row, among the `allowed` entries: the best `b` (NaN: worst), then the best `a`, then the lowest index (-1: none allowed)."
     top = lambda v,m: m & np.isclose(v, np.where(m, v, -np.inf).max(-1, keepdims=True), rtol=0, atol=1e-12)
     cand = top(np.where(allowed, a, -np.inf), top(np.nan_to_num(b, nan=-1.), allowed))
     return np.where(allowed.any(-1), cand.argmax(-1), -1)
@@ -122,17 +126,92 @@ def needed(tp, fp, fn, tn, # counts `[...,T]`, as `certified_points`
     have = successes('specificity' if con=='specificity' else 'recall', *c)[1][:,0]  # the negatives, or the positives
     # the whole procedure on the scaled counts (its start and its sequence move with the data, as they would), the scale found
     # by bisection on a log scale, a row at a time but all rows at once
-    ok = lambda rows, f: certified_points(*(np.round(a[rows]*f[:,None]) for a in c), con, floor, confidence)[0]>=0
-    out = np.where(ok(np.arange(len(have)), np.ones(len(have))), have, np.inf)
+    f = _least_scale(lambda rows, f: certified_points(*(np.round(a[rows]*f[:,None]) for a in c), con, floor, confidence)[0]>=0, len(have), most)
+    return np.where(f==1, have, np.ceil(have*f)).reshape(shape)
+
+def _least_scale(ok, # `ok(rows, factors)`: whether each row passes with its data scaled by its factor
+                 m:int, # the number of rows
+                 most:float, # the largest factor tried
+                )->np.ndarray:
+    "Per row: 1 where `ok` holds as is, else the least factor up to `most` at which it holds (to about 2%), inf where not even at `most`."
+    out = np.where(ok(np.arange(m), np.ones(m)), 1., np.inf)
     rows = np.flatnonzero(np.isinf(out))
     rows = rows[ok(rows, np.full(len(rows), float(most)))]
     lo,hi = np.zeros(len(rows)),np.full(len(rows), math.log(most))
-    for _ in range(12):  # to within a factor of 1.8% or so: "roughly"
+    for _ in range(12):  # bisection on a log scale, all rows at once: to within a factor of 1.8% or so, "roughly"
         mid = (lo+hi)/2
-        m = ok(rows, np.exp(mid))
-        hi,lo = np.where(m, mid, hi),np.where(m, lo, mid)
-    out[rows] = np.ceil(have[rows]*np.exp(hi))
-    return out.reshape(shape)
+        p = ok(rows, np.exp(mid))
+        hi,lo = np.where(p, mid, hi),np.where(p, lo, mid)
+    out[rows] = np.exp(hi)
+    return out
+
+# %% ../nbs/09_choose.ipynb #457dfb3b
+def hb_pvalue(loss_sum, # sums of per-sample losses in [0,1], any shape
+              n, # the number of samples behind each sum (broadcast)
+              alpha, # the level the mean loss must stay at or below (broadcast)
+             )->np.ndarray:
+    "Hoeffding-Bentkus p-value of the hypothesis that the population mean loss exceeds `alpha` (Learn-then-Test, Angelopoulos, Bates et al. 2021): 1 where `n` is 0."
+    L,n,a = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (loss_sum, n, alpha)))
+    q = np.minimum(np.divide(L, n, out=np.ones(L.shape), where=n>0), a)
+    with np.errstate(divide='ignore', invalid='ignore'):  # x log x -> 0 at 0; alpha 0 or 1 is settled below
+        h = np.where(q>0, q*np.log(q/a), 0.) + np.where(q<1, (1-q)*np.log((1-q)/(1-a)), 0.)
+        # Bentkus: e times the binomial cdf at the loss sum rounded up (losses need not be 0/1); the sum is rounded first, so
+        # that a sum one float ulp above an integer is not pushed to the next one
+        p = np.minimum(np.exp(-n*h), math.e*binom.cdf(np.ceil(np.round(L, 9)), n, a))
+    p = np.where(a>=1, 0., np.where(a<=0, 1., p))  # a floor of 0 always holds; a mean loss of exactly 0 is never certified
+    return np.where(n>0, np.minimum(p, 1.), 1.)
+
+def hb_lower(rate_sum, # sums of a per-sample rate in [0,1], any shape
+             n, # the number of samples behind each sum (broadcast)
+             confidence:float=0.9, # the bound lies at or below the population mean with at least this probability
+            )->np.ndarray:
+    "Lower confidence bound of a mean rate in [0,1], elementwise: the least `1-alpha` whose Hoeffding-Bentkus test of `loss > alpha` passes (NaN where `n` is 0)."
+    L,n = np.broadcast_arrays(np.asarray(n, np.float64)-np.asarray(rate_sum, np.float64), np.asarray(n, np.float64))
+    lo,hi = np.zeros(L.shape),np.ones(L.shape)  # on alpha: hb_pvalue falls as alpha rises, and alpha 1 always passes
+    for _ in range(40):
+        mid = (lo+hi)/2
+        ok = hb_pvalue(L, n, mid)<=1-confidence
+        hi,lo = np.where(ok, mid, hi),np.where(ok, lo, mid)
+    return np.where(n>0, 1-hi, np.nan)
+
+def holm(p, # p-values `[...,T]`
+         delta:float, # the family-wise error rate allowed
+        )->np.ndarray:
+    "Bonferroni-Holm along the last axis: which hypotheses are rejected (bool), the chance of rejecting any true one at most `delta`."
+    p = np.asarray(p, np.float64)
+    o = np.argsort(p, -1, kind='stable')
+    T = p.shape[-1]
+    ok = np.cumprod(np.take_along_axis(p, o, -1) <= delta/(T-np.arange(T)), -1).astype(bool)  # the smallest first, until one fails
+    out = np.zeros(p.shape, bool)
+    np.put_along_axis(out, o, ok, -1)
+    return out
+
+def certified_samplewise(rate_sum, # per-sample sums of the rate held at the floor `[...,T]`, at each threshold of an ascending grid
+                         other_sum, # per-sample sums of the other rate `[...,T]` (precision for a recall floor, recall for a precision floor)
+                         n, # the number of samples `[...]`
+                         con:str, # 'recall' (fixed sequence from the lowest threshold up) or 'precision' (Bonferroni-Holm over the grid)
+                         floor:float, # the floor of the mean per-sample rate, in [0,1]
+                         confidence:float=0.9, # probability (over the draw of the validation set) that every certified threshold keeps the floor
+                        )->tuple:
+    "Per row: the index of the certified threshold with the best mean other rate (-1: none), and the mask of certified thresholds."
+    if con not in ('recall','precision'): raise ValueError(f"a floor over samples is kept for 'recall' or 'precision', got {con!r}")
+    if not 0<confidence<1: raise ValueError(f"confidence must lie in (0,1), got {confidence}")
+    if not 0<=floor<=1: raise ValueError(f"the floor must lie in [0,1], got {floor}")
+    R,O = np.asarray(rate_sum, np.float64),np.asarray(other_sum, np.float64)
+    n = np.asarray(n, np.float64)[...,None]
+    p = hb_pvalue(n-R, n, 1-floor)
+    cert = fixed_sequence(p<=1-confidence, 0, False) if con=='recall' else holm(p, 1-confidence)
+    return _best(R/np.where(n>0, n, 1), O/np.where(n>0, n, 1), cert),cert
+
+def samples_needed(rate_sum, other_sum, n, con:str, floor:float, confidence:float=0.9, # as `certified_samplewise`
+                   most:float=1000, # the largest multiple of the data tried
+                  )->np.ndarray:
+    "Roughly how many samples each row would need for a certified threshold: its sums scaled up at the same means until `certified_samplewise` finds one (inf: not within `most` times the data)."
+    R,O,n = (np.asarray(a, np.float64) for a in (rate_sum, other_sum, n))
+    shape,T = R.shape[:-1],R.shape[-1]
+    R,O,n = R.reshape(-1, T),O.reshape(-1, T),n.reshape(-1)
+    f = _least_scale(lambda rows, f: certified_samplewise(R[rows]*f[:,None], O[rows]*f[:,None], n[rows]*f, con, floor, confidence)[0]>=0, len(n), most)
+    return np.where(f==1, n, np.ceil(n*f)).reshape(shape)
 
 # %% ../nbs/09_choose.ipynb #03da0e42
 _cmp_scores = {f'{k}_{av}':(av,k) for k in ('f1','precision','recall') for av in ('samples','micro','macro','weighted')}
