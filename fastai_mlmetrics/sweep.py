@@ -16,7 +16,8 @@ from .stats import *
 from .stats import _hist, _fixed_point, _sample_q, _wsum01
 from .metrics import _grid, check_once
 from .distributed import *
-from .choose import certified_points, best_point, needed, rate, successes, cp_lower
+from .choose import certified_points, best_point, needed, rate, successes, cp_lower, certified_samplewise, hb_lower, samples_needed
+from .choose import _best as _best_of
 
 # %% auto #0
 __all__ = ['sweep_metrics', 'SweepStats', 'ThresholdSweep']
@@ -222,6 +223,48 @@ class SweepStats:
             out.append(_from_class_sums(self.monitor, a[0], a[1]-a[0], a[2]-a[0], self.zd) if macro else _from_sums(self.monitor, a, n[rw], self.zd))
         return out
 
+    def boot_class_counts(self, R:int,
+                          block:int=2**22, # entry-replicates added at a time
+                         )->tuple:
+        "From the kept codes: per bootstrap replicate (the first `R`), fold, class and threshold, the weighted `(tp, fp, fn, tn)`, each `[R,K,C,T]` float64 NumPy."
+        self._reduce()
+        if not self.codes: raise ValueError("no codes kept: construct with keep_codes=True")
+        code,idx = self.codes[0],self.idx[0]
+        dev,mx,(N,C),K,T1 = code.device,torch.iinfo(code.dtype).max,code.shape,self.K,len(self.thresholds)+1
+        fo,h,step = sample_folds(idx, K, self.seed),torch.zeros(R, K*C*T1*2, dtype=torch.float64, device=dev),max(1, block//max(1, C*R))
+        for i in range(0, N, step):  # integer weights: exact sums, whatever the order
+            c,f = code[i:i+step].long(),fo[i:i+step]
+            kept = c!=mx
+            e = ((f[:,None]*C + torch.arange(C, device=dev))*T1*2 + c)[kept]
+            h.index_add_(1, e, poisson_weights(idx[i:i+len(c)], R, self.seed, torch.float64)[:,:,None].expand(-1, -1, C)[:,kept])
+        return tuple(a.reshape(R,K,C,-1).cpu().numpy() for a in hist_counts(h.view(R*K*C, T1, 2)))
+
+    def replicate_values(self, sels:np.ndarray, # threshold indices `[R,K,C]`: replicate r decides `bin > sels[r,fold,class]`
+                         block:int=2**22, # entry-replicates decided at a time
+                        )->np.ndarray:
+        "From the kept codes: the monitor under each of the first `R` bootstrap replicates, each at its own thresholds, `[R]`."
+        self._reduce()
+        code,idx = self.codes[0],self.idx[0]
+        dev,ft,mx,(N,C),R = code.device,torch.float64,torch.iinfo(code.dtype).max,code.shape,len(sels)
+        th,fo,macro = torch.as_tensor(np.asarray(sels)).to(dev, torch.long),sample_folds(idx, self.K, self.seed),self.monitor.endswith('_macro')
+        acc,n,step = 0.,0.,max(1, block//max(1, C*R))
+        for i in range(0, N, step):
+            c,f = code[i:i+step].long(),fo[i:i+step]
+            w,kept = poisson_weights(idx[i:i+step], R, self.seed, ft),c!=mx  # [R,b], [b,C]
+            y = (c&1).bool()&kept
+            pred = ((c>>1)[None] > th[:,f,:])&kept[None]  # [R,b,C]
+            hit = pred&y[None]
+            if macro: acc = acc + torch.stack([torch.einsum('rb,rbc->rc', w, m.to(ft)) for m in (hit, pred, y[None].expand_as(pred))])  # [3,R,C]
+            else:
+                tp,npred = hit.sum(2).to(ft).reshape(-1),pred.sum(2).to(ft).reshape(-1)
+                npos,nk = y.sum(1).to(ft).repeat(R),kept.sum(1).to(ft).repeat(R)
+                fp,fn = npred-tp,npos-tp
+                ing = _fixed_point(_ingredients(self.monitor, tp, fp, fn, nk-tp-fp-fn, _sample_q(tp, fp, fn, self.zd))).reshape(R, len(c), -1)  # exact sums, as the replicates of `code_values`
+                acc = acc + torch.einsum('rb,rbm->rm', w, ing)
+            n = n + w.sum(1)
+        a,n = np.asarray(acc.cpu(), np.float64),n.cpu().numpy()
+        return _from_class_sums(self.monitor, a[0], a[1]-a[0], a[2]-a[0], self.zd) if macro else _from_sums(self.monitor, a, n, self.zd)
+
 
 # %% ../nbs/03_sweep.ipynb #6827dd4c
 def _choose(v:np.ndarray, ths:np.ndarray, lower=False)->np.ndarray:
@@ -291,6 +334,30 @@ def _global_sels(m:str, others:dict, tab:pd.DataFrame, ths, C:int)->tuple:
     lo = m=='hamming'
     cv,ins = _choose(others[m], ths, lo),_choose(tab[m].to_numpy(), ths, lo)
     return np.repeat(cv[:,None], C, 1),np.full((len(cv),C), ins)
+
+def _rechosen(st, m:str, rules:list, ths:np.ndarray, zd, shrink:float, Rc:int)->dict:
+    "Per rule of `rules`: the held-out `m` under bootstrap replicates, the rule chosen again inside each, on that replicate's other folds, `[R']`; a rule that cannot be redone is left out."
+    lo,out,g = m=='hamming',{},None
+    if st.b is not None and ('global' in rules or 'shrunk' in rules):  # the global choice from the per-fold bootstrap sums: every replicate
+        b,bn = st.b.cpu().double().numpy(),st.bn.cpu().double().numpy()  # [K,R,m,T], [K,R]
+        g = _choose(_from_sums(m, np.moveaxis(b.sum(0)-b, -1, -2), (bn.sum(0)-bn)[...,None], zd), ths, lo).T  # [R,K]
+        if 'global' in rules: out['global'] = _from_sums(m, np.take_along_axis(b, g.T[:,:,None,None], -1)[...,0].sum(0), bn.sum(0), zd)
+    if Rc<2 or not st.codes or not ({'shrunk','per_class'} & set(rules) or ('global' in rules and g is None)): return out
+    cc = st.boot_class_counts(Rc)  # [Rc,K,C,T] each
+    O = tuple(a.sum(1, keepdims=True)-a for a in cc)  # per replicate and fold: the other folds
+    def value(sel):  # the held-out m under each replicate, at its thresholds sel [Rc,K,C]
+        if m in _per_sample: return st.replicate_values(sel)
+        return _cols(*(np.take_along_axis(a, sel[...,None], -1)[...,0].sum(1)[...,None] for a in cc), None, None, zd, only=m)[...,0]
+    if g is None:  # a macro monitor: the global choice from the replicates' class counts
+        g = _choose(_cols(*O, None, None, zd, only=m), ths, lo)
+        if 'global' in rules: out['global'] = value(np.repeat(g[...,None], cc[0].shape[2], -1))
+    pc = _choose(_prf('f1', *O[:3], zd), ths)  # [Rc,K,C]
+    if 'per_class' in rules: out['per_class'] = value(pc)
+    if 'shrunk' in rules:  # as `_shrunk_sels`, on the replicate's counts
+        n = O[0][...,0]+O[2][...,0]
+        t = (n*ths[pc] + shrink*ths[g[:Rc]][...,None])/(n+shrink)
+        out['shrunk'] = value(np.abs(t[...,None]-ths).argmin(-1))
+    return out
 
 def _class_sels(F:tuple, ths, zd)->tuple:
     "Each class's best-F1 grid threshold: per fold, chosen on the other folds, and chosen on all; as indices `[K,C]`."
@@ -374,11 +441,14 @@ class ThresholdSweep(Callback):
         folds:int=5, # cross-fitting folds: each threshold rule is chosen on the other folds and scored on each
         boot:int=200, # Poisson-bootstrap replicates for the standard errors (0: none)
         seed:int=0, # seed of the folds and the bootstrap weights
+        choice_boot:int|None=None, # bootstrap replicates in which the per-class rules (and the global one, for a macro monitor) are chosen again, so that their se includes the choice; None: `boot` up to about 20,000 entries (samples x classes), fewer above (`rules`' R column); 0: none (those se then hold the thresholds fixed)
     ):
         bad = [m for m in (*metrics, monitor) if m not in sweep_metrics]
         if bad: raise ValueError(f"unknown sweep metric(s) {bad}: choose from {sweep_metrics}")
         if folds<2: raise ValueError(f"folds must be at least 2 (a threshold is chosen on some folds and scored on another), got {folds}")
         if not shrink>=0: raise ValueError(f"shrink is a count of pseudo-positives: at least 0, got {shrink}")
+        if choice_boot is not None and not (isinstance(choice_boot, int) and choice_boot>=0): raise ValueError(f"choice_boot is a number of bootstrap replicates (at least 0) or None, got {choice_boot!r}")
+        self.choice_boot = choice_boot
         self.metrics,self.monitor,self.per_class,self.add_to_recorder = list(dict.fromkeys([*metrics, monitor])),monitor,per_class,add_to_recorder
         self.shrink = shrink
         self.stats = SweepStats(thresholds, sigmoid, ignore_index, check_zero_division(zero_division), folds, boot, monitor, per_class, seed)
@@ -441,7 +511,7 @@ class ThresholdSweep(Callback):
             sels['per_class'] = _class_sels(F, ths, zd)
             if self.shrink: sels['shrunk'] = _shrunk_sels(F, sels['per_class'], sels['global'], ths, self.shrink)
         sels = {r:sels[r] for r in _rule_names if r in sels}
-        rows = {r:dict(in_sample=math.nan, cv=math.nan, se=math.nan) for r,s in sels.items() if s is None}
+        rows = {r:dict(in_sample=math.nan, cv=math.nan, se=math.nan, R=math.nan, se_with_choice=False) for r,s in sels.items() if s is None}
         vals = {r:(_pooled(m, F, s[0], zd),_pooled(m, F, s[1], zd)) for r,s in sels.items() if s is not None}
         # a per-sample monitor at per-class thresholds: the histograms cannot answer, the kept bins can (one pass for all such rules);
         # the cross-fitted and in-sample thresholds may differ in kind (one the same for every class, the other not): both from the bins
@@ -451,7 +521,10 @@ class ThresholdSweep(Callback):
         for r,(cv,ins) in vals.items():
             if r in need: g,(ins,*_) = got[2*need.index(r)],got[2*need.index(r)+1]; cv,reps[r],fv[r] = g[0],g[1:1+st.R],g[1+st.R:]
             else: reps[r],fv[r] = np.asarray(st.boot_values(sels[r][0]), dtype=np.float64),_fold_values(m, F, sels[r][0], zd)
-            rows[r] = dict(in_sample=ins, cv=cv, se=_se(reps[r]))
+            rows[r] = dict(in_sample=ins, cv=cv, se=_se(reps[r]), R=st.R, se_with_choice=r=='fixed')  # 'fixed' chooses nothing
+        # a tuned rule's se includes its tuning: each replicate chooses the rule again on its own other folds (`choice_boot`)
+        Rc = min(st.R, self.choice_boot if self.choice_boot is not None else 2**22//max(1, int(F[2].sum())*C))
+        for r,v in _rechosen(st, m, [r for r in vals if r!='fixed'], ths, zd, self.shrink, Rc).items(): rows[r].update(se=_se(v), R=len(v), se_with_choice=True)
         rules = pd.DataFrame.from_dict({r:rows[r] for r in sels}, orient='index').rename_axis('rule')
         i = int(in_g[0,0])
         ex = {f'{mm}_cv': _pooled(mm, F, _global_sels(mm, others, tab, ths, C)[0], zd) for mm in self.metrics}
@@ -479,7 +552,7 @@ class ThresholdSweep(Callback):
                           track=_nested_global(m, F, ths, zd) if ok else np.full((K,K), np.nan),  # the global rule (what the Recorder's `_cv` column pools), nested
                           rules={q:(fv[q] if ok else nan(K)) for q in fv})  # every rule's, so a rule can be chosen without a fold
         return dict(value=float(tab[m][i]), thresh=float(ths[i]), cv=ex[f'{m}_cv'], extra=ex, rules=rules, classes=classes,
-                    h=st.h.view(st.K,C,-1,2).to(torch.int32).cpu(), fixed=self._fixed)
+                    h=st.h.view(st.K,C,-1,2).to(torch.int32).cpu(), ps=(F[1].copy(),F[2].copy()), fixed=self._fixed)
 
     def after_validate(self):
         if not self._active or self.stats.h is None: return
@@ -497,7 +570,7 @@ class ThresholdSweep(Callback):
             e = _tracked_epoch(self.learn)
             keep = {label, None if e is None else label-len(self.learn.recorder.values)+e}
             for k,v in self._snaps.items():
-                if k not in keep and k!='validate': v['h'] = None
+                if k not in keep and k!='validate': v['h'] = v['ps'] = None
         # outside a fit, a validation chooses only if nothing was chosen or applied yet: `learn.validate(dl=test_dl)` must not re-tune
         elif self._cur is None and not self._applied: self._snaps['validate'],self._cur = self._last,'validate'
 
@@ -549,8 +622,8 @@ class ThresholdSweep(Callback):
         # the histograms and bins belong to one validation pass: they do not ship in `export.pkl`
         d = {**self.__dict__, 'stats': SweepStats.__new__(SweepStats)}
         d['stats'].__dict__.update({**self.stats.__dict__, 'h':None, 's':None, 'b':None, 'bn':None, 'flags':None, '_F':None, '_cuts':{}, 'codes':[], 'idx':[]})
-        d['_snaps'] = {k:{**v, 'h':None} for k,v in self._snaps.items()}  # the per-fold counts too: what was chosen ships, not the data
-        d['_last'] = None if self._last is None else {**self._last, 'h':None}
+        d['_snaps'] = {k:{**v, 'h':None, 'ps':None} for k,v in self._snaps.items()}  # the per-fold counts and sums too: what was chosen ships, not the data
+        d['_last'] = None if self._last is None else {**self._last, 'h':None, 'ps':None}
         return d
 
     @property
@@ -589,7 +662,7 @@ class ThresholdSweep(Callback):
 
     @property
     def rules(self)->pd.DataFrame:
-        "At `chosen_epoch`, per threshold rule: the monitor in-sample, on held-out folds (`cv`), and the bootstrap standard error of `cv`."
+        "At `chosen_epoch`, per threshold rule: the monitor in-sample, on held-out folds (`cv`), the bootstrap standard error of `cv` (`se`), its replicates (`R`), and whether each chose the rule again (`se_with_choice`)."
         return self._snap()['rules']
 
     @property
@@ -613,10 +686,13 @@ class ThresholdSweep(Callback):
         min_recall:float|None=None, # keep each class's recall (sensitivity) at least this, and maximise its precision
         min_specificity:float|None=None, # keep each class's specificity at least this, and maximise its recall (sensitivity)
         confidence:float|None=0.9, # the chance, over the draw of the validation set, that a class is given a threshold whose rate on new data falls below its floor is at most 1-confidence; None: the in-sample choice, not certified (it sits at the floor, and meets it on new data about half the time)
+        average:str|None=None, # None: a threshold per class; 'samples': one threshold for all labels, keeping the mean per-sample precision or recall at the floor
     )->pd.DataFrame:
-        "Per class at `chosen_epoch`: the grid threshold keeping one rate at its floor (certified with `confidence`) with the best other rate, in-sample and on held-out folds; NaN and a `note` where none is."
+        "Per class (or, with `average='samples'`, for all labels at once) at `chosen_epoch`: the grid threshold keeping one rate at its floor (certified with `confidence`) with the best other rate, in-sample and on held-out folds; NaN and a `note` where none is."
         con,target = _constraint(min_precision, min_recall, min_specificity)
         other = 'precision' if con=='recall' else 'recall'
+        if average=='samples': return self._samplewise_point(con, other, target, confidence)
+        if average is not None: raise ValueError(f"average must be None (per class) or 'samples' (one threshold for all labels), got {average!r}")
         tp,fp,fn,tn = self._fold_counts()
         ths = self.stats.thresholds.numpy()
         choose = lambda c: best_point(*c, con, rate(con, *c)>=target-1e-12)  # in-sample: among those meeting the floor (NaN never does)
@@ -638,6 +714,29 @@ class ThresholdSweep(Callback):
         cols |= {other: pi[other], f'{con}_cv': pc[con], f'{other}_cv': pc[other]}
         if confidence is not None: cols['note'] = _notes(pool, ins, con, target, confidence)
         return pd.DataFrame(cols, index=self._vocab(len(ins)))
+
+    def _samplewise_point(self, con:str, other:str, target:float, confidence:float|None)->pd.DataFrame:
+        "`operating_points(average='samples')`: one threshold for all labels, from the per-fold sums of the per-sample rates."
+        if con=='specificity': raise ValueError("average='samples' keeps a floor on the mean per-sample recall or precision: the sweep keeps no per-sample specificity")
+        s,n = self._snap().get('ps') or (None,None)
+        if s is None: raise ValueError("this validation's per-fold sums are not kept (dropped on export, or for an epoch that cannot be shipped)")
+        r,o = _per_sample[f'{con}_samples'],_per_sample[f'{other}_samples']
+        if confidence is None:
+            pick = lambda S,N: _best_of(S[...,r,:]/N[...,None], S[...,o,:]/N[...,None], S[...,r,:] >= (target-1e-12)*N[...,None])
+        else: pick = lambda S,N: certified_samplewise(S[...,r,:], S[...,o,:], N, con, target, confidence)[0]
+        ins,cv = int(pick(s.sum(0), n.sum())),pick(_others(s), n.sum()-n)  # on all folds; for each fold, on the others
+        at = lambda q, sel: s[np.arange(len(n)),q,np.maximum(sel, 0)].sum()/n.sum()  # pooled over the folds, each at its own threshold
+        nan = lambda v, bad: math.nan if bad else float(v)
+        ths = self.stats.thresholds.numpy()
+        row = {'thresh': nan(ths[max(ins, 0)], ins<0), f'{con}_samples': nan(s[:,r,ins].sum()/n.sum(), ins<0)}
+        if confidence is not None: row[f'{con}_samples_lcb'] = nan(hb_lower(s[:,r,ins].sum(), n.sum(), confidence), ins<0)
+        row |= {f'{other}_samples': nan(s[:,o,ins].sum()/n.sum(), ins<0),
+                f'{con}_samples_cv': nan(at(r, cv), (cv<0).any()), f'{other}_samples_cv': nan(at(o, cv), (cv<0).any())}
+        if confidence is not None:
+            need = samples_needed(s.sum(0)[r], s.sum(0)[o], n.sum(), con, target, confidence)
+            row['note'] = '' if ins>=0 else (f"not certified: {n.sum():.0f} samples; at these rates, about {need:,.0f} would certify mean {con} over samples >= {target:g} at {confidence:.0%}"
+                if np.isfinite(need) else f"not certified: {n.sum():.0f} samples; at these rates, not even 1,000 times as many would certify mean {con} over samples >= {target:g}")
+        return pd.DataFrame([row], index=['all labels'])
 
     def _fold_counts(self)->tuple:
         "`(tp, fp, fn, tn)` `[K,C,T]` of the folds at `chosen_epoch`."

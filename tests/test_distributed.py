@@ -34,7 +34,7 @@ def _values(learn, dl=None):
         res = learn.validate(dl=dl, cbs=[sw])
     best = sw.best
     honest = [sw.rules.to_numpy(float), best.filter(regex='_(cv|se)$').to_numpy(float), sw.operating_points(min_recall=.5).drop(columns='note').to_numpy(float),
-              sw.class_thresholds.to_numpy(float)]
+              sw.class_thresholds.to_numpy(float), sw.operating_points(min_recall=.5, average='samples').drop(columns='note').to_numpy(float)]
     sh = sw.shipped  # what paired comparisons read: the shipped value's replicates, each fold's value, the nested values
     honest.append(np.r_[sh['cv'], sh['reps'], sh['folds'], sh['track'].ravel(), *sh['rules'].values()])
     return dict(metrics=[np.asarray(v, dtype=float).tolist() for v in res[1:]], sweep=sw.history.drop(columns='epoch').to_numpy().tolist(),
