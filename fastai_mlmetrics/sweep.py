@@ -441,7 +441,7 @@ class ThresholdSweep(Callback):
         folds:int=5, # cross-fitting folds: each threshold rule is chosen on the other folds and scored on each
         boot:int=200, # Poisson-bootstrap replicates for the standard errors (0: none)
         seed:int=0, # seed of the folds and the bootstrap weights
-        choice_boot:int|None=None, # bootstrap replicates in which the per-class rules (and the global one, for a macro monitor) are chosen again, so that their se includes the choice; None: `boot` up to about 20,000 entries (samples x classes), fewer above (`rules`' R column); 0: none (those se then hold the thresholds fixed)
+        choice_boot:int|None=None, # bootstrap replicates in which the per-class rules (and the global one, for a macro monitor) are chosen again, so that their se includes the choice; None: `boot` up to about 20,000 entries (samples x classes), fewer up to about 200,000, none above (`rules`' R and se_with_choice columns); 0: none (those se then hold the thresholds fixed)
     ):
         bad = [m for m in (*metrics, monitor) if m not in sweep_metrics]
         if bad: raise ValueError(f"unknown sweep metric(s) {bad}: choose from {sweep_metrics}")
@@ -523,7 +523,8 @@ class ThresholdSweep(Callback):
             else: reps[r],fv[r] = np.asarray(st.boot_values(sels[r][0]), dtype=np.float64),_fold_values(m, F, sels[r][0], zd)
             rows[r] = dict(in_sample=ins, cv=cv, se=_se(reps[r]), R=st.R, se_with_choice=r=='fixed')  # 'fixed' chooses nothing
         # a tuned rule's se includes its tuning: each replicate chooses the rule again on its own other folds (`choice_boot`)
-        Rc = min(st.R, self.choice_boot if self.choice_boot is not None else 2**22//max(1, int(F[2].sum())*C))
+        Rc = self.choice_boot if self.choice_boot is not None else 2**22//max(1, int(F[2].sum())*C)  # auto: about 0.15 s at most
+        Rc = min(st.R, Rc if self.choice_boot is not None or Rc>=20 else 0)  # fewer than 20 would hardly estimate a spread
         for r,v in _rechosen(st, m, [r for r in vals if r!='fixed'], ths, zd, self.shrink, Rc).items(): rows[r].update(se=_se(v), R=len(v), se_with_choice=True)
         rules = pd.DataFrame.from_dict({r:rows[r] for r in sels}, orient='index').rename_axis('rule')
         i = int(in_g[0,0])
