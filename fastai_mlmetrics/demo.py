@@ -82,7 +82,8 @@ def _run(a, out:Path):
         # the sweep's thresholds are those of the epoch whose weights SaveModelCallback restored
         rules,r,fixed = sweep.rules,sweep.rule,learn.loss_func.thresh
         print(f"\nthreshold rules at epoch {sweep.chosen_epoch} (whose weights were restored), by F1 over samples: in-sample, cross-fitted "
-              f"(chosen on {sweep.stats.K-1} of {sweep.stats.K} folds, scored on the other) and the bootstrap standard error of cv:")
+              f"(chosen on {sweep.stats.K-1} of {sweep.stats.K} folds, scored on the other) and the bootstrap standard error of cv "
+              f"(R replicates, each choosing the rule again where se_with_choice):")
         print(_fixed3(rules).to_string())
         ct = sweep.class_thresholds
         print("per-class thresholds:", ' '.join(f"{k}:{t:.2f}" for k,t in ct.thresh.items()),
