@@ -46,3 +46,81 @@ def test_boot_ap_without_a_mask_is_an_all_true_mask():
     for r in range(len(W)):
         for c in range(3):
             assert a[r, c].item() == pytest.approx(skm.average_precision_score(y[:, c].numpy(), x[:, c].numpy(), sample_weight=W[r].numpy()), abs=1e-9)
+
+def _messages(f):
+    "The warnings `f` raises, as text; each must be scikit-learn's UndefinedMetricWarning."
+    import warnings
+    from sklearn.exceptions import UndefinedMetricWarning
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        f()
+    assert all(x.category is UndefinedMetricWarning for x in w), [x.category for x in w]
+    return [str(x.message) for x in w]
+
+def test_zero_division_warns_as_sklearn():
+    "`zero_division='warn'` (the default) gives 0 and scikit-learn's warnings, in its words, for every score and average: with nothing predicted, nothing true, or both somewhere."
+    from fastai_mlmetrics.stats import stat_update, stat_compute
+    y = np.array([[1, 0, 1, 0], [0, 0, 0, 0], [1, 1, 0, 0]]); p = np.array([[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, 1, 0]])
+    seen = 0
+    for yy, pp in ((y, p), (y, 0*p), (0*y, p), (y, y)):
+        s = stat_update(torch.tensor(pp).float(), torch.tensor(yy).bool(), cut=.5)
+        for sc, fn in (('precision', skm.precision_score), ('recall', skm.recall_score), ('fbeta', skm.f1_score), ('jaccard', skm.jaccard_score)):
+            for av in ('macro', 'micro', 'weighted', 'samples', None):
+                ours, theirs = _messages(lambda: stat_compute(s, sc, av)), _messages(lambda: fn(yy, pp, average=av))
+                assert ours == theirs, (sc, av, ours, theirs)
+                seen += len(ours)
+                import warnings
+                with warnings.catch_warnings():
+                    warnings.simplefilter('ignore')
+                    np.testing.assert_allclose(stat_compute(s, sc, av).numpy(), fn(yy, pp, average=av), rtol=1e-12, err_msg=f"{sc} {av}")
+    assert seen > 20
+    s = stat_update(torch.tensor(p).float(), torch.tensor(y).bool(), cut=.5)
+    assert _messages(lambda: stat_compute(s, 'fbeta', 'macro', 0)) == []  # a number for zero_division: silent
+    # the defaults are F1, macro, 'warn'
+    assert _messages(lambda: stat_compute(s)) == _messages(lambda: skm.f1_score(y, p, average='macro'))
+    np.testing.assert_allclose(stat_compute(s).numpy(), skm.f1_score(y, p, average='macro', zero_division=0), rtol=1e-12)
+
+def test_poisson_weights_are_poisson_and_independent():
+    "Over two million draws: each weight's frequencies are Poisson(1)'s, tail included (a weight of 6 or more, one draw in 1,700); replicates and seeds are uncorrelated; the defaults are R=200 and seed 0."
+    from scipy.stats import poisson
+    idx = torch.arange(1_000_000)
+    w = poisson_weights(idx, 2, seed=3)
+    n = w.numel()
+    for k in range(9):
+        f, q = (w == k).sum().item(), n*poisson.pmf(k, 1) if k < 8 else n*poisson.sf(7, 1)
+        if k == 8: f = (w >= 8).sum().item()
+        assert abs(f - q) <= 5*np.sqrt(q) + 1, (k, f, q)  # five binomial standard errors
+    assert abs(np.corrcoef(w[0].numpy(), w[1].numpy())[0, 1]) < 5e-3
+    assert abs(np.corrcoef(w[0].numpy(), poisson_weights(idx, 1, seed=4)[0].numpy())[0, 1]) < 5e-3
+    i = torch.arange(50)
+    assert torch.equal(poisson_weights(i), poisson_weights(i, 200, 0)) and poisson_weights(i).shape == (200, 50)
+    assert poisson_weights(i).dtype == torch.float64 and poisson_weights(i, 3, dtype=torch.float32).dtype == torch.float32
+
+def test_stat_compute_checks_average_and_keeps_jaccard_nan():
+    "A bad `average` is refused; Jaccard with `zero_division=nan` averages the NaN in (scikit-learn does), where the other scores skip it."
+    from fastai_mlmetrics.stats import stat_update, stat_compute
+    y = np.array([[1, 0, 0], [0, 0, 0], [1, 1, 0]]); p = np.array([[1, 0, 0], [0, 1, 0], [1, 1, 0]])
+    s = stat_update(torch.tensor(p).float(), torch.tensor(y).bool(), cut=.5)
+    with pytest.raises(ValueError): stat_compute(s, 'fbeta', 'average')
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        assert np.isnan(stat_compute(s, 'jaccard', 'macro', np.nan).item())  # class 2 has no true and no predicted label
+        for av in ('macro', 'weighted'):
+            np.testing.assert_allclose(stat_compute(s, 'jaccard', av, 1).item(), skm.jaccard_score(y, p, average=av, zero_division=1), rtol=1e-12)
+            np.testing.assert_allclose(stat_compute(s, 'fbeta', av, np.nan).item(), skm.f1_score(y, p, average=av, zero_division=np.nan), rtol=1e-12)
+
+def test_hist_update_per_class_per_sample_and_defaults():
+    "`hist_update` gives per-class (dim 0), per-sample (dim 1) or both histograms, each the counts of its entries' bins; its defaults are a non-uniform grid and logits."
+    from fastai_mlmetrics.stats import hist_update, hist_counts, grid_cuts, uniform_grid
+    x, y, keep = _data(64, 5, seed=2)
+    ths = uniform_grid(9)
+    cuts = grid_cuts(ths, True, x.dtype)
+    hc, hs = hist_update(x, y, keep, cuts, dim=(0, 1), uniform=True, sigmoid=True)
+    assert torch.equal(hc, hist_update(x, y, keep, cuts)) and torch.equal(hs, hist_update(x, y, keep, cuts, dim=1))
+    pr = torch.sigmoid(x)[..., None] > ths  # [B,C,T]
+    for h, d in ((hc, 0), (hs, 1)):
+        tp, fp, fn, tn = hist_counts(h)
+        yy, kk = y[..., None], keep[..., None]
+        for got, ref in ((tp, pr & yy & kk), (fp, pr & ~yy & kk), (fn, ~pr & yy & kk), (tn, ~pr & ~yy & kk)):
+            assert torch.equal(got, ref.sum(d).to(got.dtype))  # per class: over the samples; per sample: over the classes
