@@ -353,10 +353,7 @@ def _rechosen(st, m:str, rules:list, ths:np.ndarray, zd, shrink:float, Rc:int)->
         if 'global' in rules: out['global'] = value(np.repeat(g[...,None], cc[0].shape[2], -1))
     pc = _choose(_prf('f1', *O[:3], zd), ths)  # [Rc,K,C]
     if 'per_class' in rules: out['per_class'] = value(pc)
-    if 'shrunk' in rules:  # as `_shrunk_sels`, on the replicate's counts
-        n = O[0][...,0]+O[2][...,0]
-        t = (n*ths[pc] + shrink*ths[g[:Rc]][...,None])/(n+shrink)
-        out['shrunk'] = value(np.abs(t[...,None]-ths).argmin(-1))
+    if 'shrunk' in rules: out['shrunk'] = value(_pull(pc, g[:Rc,:,None], O[0][...,0]+O[2][...,0], ths, shrink))  # as `_shrunk_sels`, on the replicate's counts
     return out
 
 def _class_sels(F:tuple, ths, zd)->tuple:
@@ -369,10 +366,12 @@ def _shrunk_sels(F:tuple, cls:tuple, glob:tuple, ths:np.ndarray, lam:float)->tup
     "Each class's F1 threshold pulled toward the global one by `lam` pseudo-positives, snapped to the grid: per fold (chosen on the other folds) and on all; as indices `[K,C]`."
     (tp,_,fn,_),_,_ = F
     n = tp[...,0]+fn[...,0]  # each class's positives per fold, [K,C]
-    def pull(c, g, n):  # (n*t_class + lam*t_global)/(n+lam): a class with few positives keeps near the global threshold
-        t = (n*ths[c] + lam*ths[g])/(n+lam)
-        return np.abs(t[...,None]-ths).argmin(-1)
-    return pull(cls[0], glob[0], _others(n)),pull(cls[1], glob[1], np.broadcast_to(n.sum(0), n.shape))
+    return _pull(cls[0], glob[0], _others(n), ths, lam),_pull(cls[1], glob[1], np.broadcast_to(n.sum(0), n.shape), ths, lam)
+
+def _pull(c:np.ndarray, g:np.ndarray, n:np.ndarray, ths:np.ndarray, lam:float)->np.ndarray:
+    "Threshold indices `c` pulled toward `g` (broadcast) by `lam` pseudo-positives against each class's `n` positives, `(n*t_class + lam*t_global)/(n+lam)`, snapped to the grid: a class with few positives keeps near the global threshold."
+    t = (n*ths[c] + lam*ths[g])/(n+lam)
+    return np.abs(t[...,None]-ths).argmin(-1)
 
 def _pooled_class_f1(F:tuple, sel:np.ndarray, zd)->np.ndarray:
     "Each class's F1 of the decisions at `sel[k,c]`, pooled over the folds, `[C]`."
