@@ -326,14 +326,19 @@ def poisson_weights(idx:Tensor, # positions of the samples in the validation set
     "`[R,B]` Poisson(1) bootstrap weights: replicate r's weight of a sample depends only on (`seed`, r, its position)."
     r = torch.arange(R, device=idx.device)[:,None]*0x9E3779B1
     h = _mix32(_mix32(_mix32(idx + (seed+1)*0x85EBCA6B)[None] + r))
-    ft = dtype or fdtype(idx.device)
-    # the weight is the number of Poisson(1) cdf cuts below the uniform draw `(h+0.5)/2**32`, counted on the integers:
-    # on the CPU six comparisons settle all but one draw in 5,000 (weights 0 to 5), and those few are searched; a GPU searches all (no sync)
-    if h.device.type!='cpu': return torch.searchsorted(torch.tensor(_pois_cuts, device=h.device), h, right=True).to(ft)
+    return _pois_draw(h).to(dtype or fdtype(idx.device))
+
+def _pois_search(h:Tensor)->Tensor:
+    "The Poisson(1) weight (int8) of each 32-bit draw `h`: the number of cdf cuts below the uniform draw `(h+0.5)/2**32`, counted on the integers."
+    return torch.searchsorted(torch.tensor(_pois_cuts, device=h.device), h, right=True).to(torch.int8)
+
+def _pois_draw(h:Tensor)->Tensor:
+    "`_pois_search(h)`: on the CPU six comparisons settle all but one draw in 5,000 (weights 0 to 5), and those few are searched; a GPU searches all (no sync)."
+    if h.device.type!='cpu': return _pois_search(h)
     w = sum(((h >= c).to(torch.int8) for c in _pois_cuts[1:6]), (h >= _pois_cuts[0]).to(torch.int8))
     tail = (h >= _pois_cuts[6]).nonzero(as_tuple=True)
-    w[tail] = torch.searchsorted(torch.tensor(_pois_cuts), h[tail], right=True).to(torch.int8)
-    return w.to(ft)
+    w[tail] = _pois_search(h[tail])
+    return w
 
 # %% ../nbs/01_stats.ipynb #60ebfc20
 def _fixed_point(x:Tensor)->Tensor:
@@ -352,6 +357,10 @@ def _wsum01(W:Tensor, M:Tensor,
     # integers (also under TF32) while the sums stay below 2^24, i.e. for batches up to 700,000 samples
     if ints is None: ints = W.device.type=='cpu' and _cpu_int_mm()
     return torch._int_mm(W.to(torch.int8), M.to(torch.int8)) if ints else W.float()@M.float()
+
+def _exact_samples(dtype:torch.dtype)->int:
+    "How many samples' counts, each weighted up to 23, a sum in `dtype` holds exactly: below 2^31 in int32, 2^24 in float32."
+    return (2**31 if dtype==torch.int32 else 2**24)//23
 
 class BootCounts:
     "Per-class counts and per-sample score sums of thresholded decisions under `R` Poisson-bootstrap weights, batch by batch."
@@ -379,7 +388,7 @@ class BootCounts:
         v,n = W@torch.cat([q, (fp+fn)[:,None], nk[:,None]], 1),W.sum(1)
         # the counts add up in the product's dtype (a third of float64's memory traffic), moved on to float64 before they could
         # stop being exact: 2^31 in int32, 2^24 in float32, with weights up to 23
-        if self._pn + len(scores) > (2**31 if c.dtype==torch.int32 else 2**24)//23: self._flush()
+        if self._pn + len(scores) > _exact_samples(c.dtype): self._flush()
         self._part,self._pn = (c if self._part is None else self._part.add_(c)),self._pn+len(scores)
         self.v,self.n = (v,n) if self.v is None else (self.v.add_(v),self.n.add_(n))
 
@@ -420,7 +429,7 @@ def boot_ap(scores:Tensor, # `[N,C]` scores (logits or probabilities: only their
     (N,C),R,dev,ft = scores.shape,len(W),scores.device,fdtype(scores.device)
     # integer sums are exact in float32 below 2^24 (weights up to 23), and cheaper to gather and add; the weights stay `[R,N]`, so
     # that each class gathers its columns and adds along rows (several times faster than along the first dim)
-    Wf = W.to(torch.float32 if N*23 < 2**24 else ft).contiguous()
+    Wf = W.to(torch.float32 if N <= _exact_samples(torch.float32) else ft).contiguous()
     y = pos if keep is None else pos&keep
     out = torch.full((R,C), math.nan, dtype=ft)
     j = torch.arange(N, device=dev)

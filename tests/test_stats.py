@@ -124,3 +124,172 @@ def test_hist_update_per_class_per_sample_and_defaults():
         yy, kk = y[..., None], keep[..., None]
         for got, ref in ((tp, pr & yy & kk), (fp, pr & ~yy & kk), (fn, ~pr & yy & kk), (tn, ~pr & ~yy & kk)):
             assert torch.equal(got, ref.sum(d).to(got.dtype))  # per class: over the samples; per sample: over the classes
+    # into a histogram given with `out=` (the sweep's fold histograms, class by class on the CPU): the same counts, added in place
+    from fastai_mlmetrics.stats import _hist, hist_bins
+    code = hist_bins(x, cuts).mul_(2).add_(y)
+    for k in (None, keep):
+        ref = _hist(code, k, 5, 10, torch.arange(5)[None])
+        out = torch.ones(5*10*2, dtype=torch.long)
+        got = _hist(code, k, 5, 10, torch.arange(5)[None], out=out)
+        assert got.shape == (5, 10, 2) and torch.equal(got, ref + 1) and torch.equal(out.view(5, 10, 2), ref + 1)
+
+def test_count_true_is_the_same_on_both_paths(monkeypatch):
+    "`count_true` gives int32 counts equal to a bool sum, with torch's int8 product and without it, and for empty matrices."
+    import fastai_mlmetrics.stats as st
+    g, has = torch.Generator().manual_seed(5), st._cpu_int_mm()
+    for shape in ((37, 11), (0, 4), (3, 0), (1, 1)):
+        b = torch.rand(*shape, generator=g) < .4
+        for fast in (True, False):
+            monkeypatch.setattr(st, '_cpu_int_mm', lambda fast=fast: fast and has)
+            for d in (0, 1):
+                got = st.count_true(b, d)
+                assert got.dtype == torch.int32 and torch.equal(got, b.sum(d).int()), (shape, fast, d)
+
+def test_stat_update_defaults_and_float32_weights():
+    "The default cut is 0 (logits at p=0.5); float32 sample weights give the float64 weights' sums."
+    from fastai_mlmetrics.stats import stat_update
+    x, y, keep = _data(50, 4, seed=3)
+    x = x.float()
+    a, b = stat_update(x, y, keep), stat_update(x, y, keep, 0.)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(stat_update(x, y, keep, 1.)['tp'], a['tp'])
+    w = torch.rand(50, generator=torch.Generator().manual_seed(0))
+    s32, s64 = stat_update(x, y, keep, 0., w.float()), stat_update(x, y, keep, 0., w.double())
+    for k in s64: torch.testing.assert_close(s32[k], s64[k], rtol=1e-6, atol=0)
+
+def test_hist_bins_off_the_uniform_grid():
+    "Thresholds that are not `uniform_grid(T)` (close to it, or far) are binned by search, also with the defaults; `is_uniform` tells them apart."
+    from fastai_mlmetrics.stats import hist_bins, grid_cuts, uniform_grid, is_uniform
+    x = torch.randn(2000, generator=torch.Generator().manual_seed(1))*3
+    u = uniform_grid(19)
+    for ths in (u**2, u + 1e-9, torch.tensor([.5]), u[:5]):
+        assert not is_uniform(ths) or torch.equal(ths, uniform_grid(len(ths)))
+        cuts = grid_cuts(ths, True, x.dtype)
+        ref = (torch.sigmoid(x.double())[:, None] > ths).sum(1).int()
+        assert torch.equal(hist_bins(x, cuts), ref) and torch.equal(hist_bins(x, cuts, False, True), ref)
+    # `hist_update` with its defaults (a grid searched, not the closed form) on a grid that is not uniform
+    from fastai_mlmetrics.stats import hist_update, hist_counts
+    X = x[:1800].view(90, 20); Y = torch.rand(90, 20, generator=torch.Generator().manual_seed(2)) < .3
+    tp = hist_counts(hist_update(X, Y, None, grid_cuts(u**2, True, X.dtype)))[0]
+    assert torch.equal(tp, ((torch.sigmoid(X.double())[..., None] > u**2) & Y[..., None]).sum(0).to(tp.dtype))
+    assert is_uniform(u) and is_uniform(uniform_grid(1)) and not is_uniform(u**2) and not is_uniform(u + 1e-9) and not is_uniform(u[:0])
+    assert torch.equal(grid_cuts(u), grid_cuts(u, True, torch.float32)) and grid_cuts(u, dtype=torch.float64).dtype == torch.float64
+
+def test_checks_name_the_bad_value():
+    "A bad average or zero_division is refused, naming it."
+    from fastai_mlmetrics.stats import check_average, check_zero_division, accuracy_compute, stat_update
+    with pytest.raises(ValueError, match="average must be one of .* got 'mean'"): check_average('mean')
+    for zd in (.5, 2, 'nan', None):
+        with pytest.raises(ValueError, match="zero_division must be 'warn', 0, 1 or nan"): check_zero_division(zd)
+    assert np.isnan(check_zero_division(float('nan'))) and check_zero_division(1) == 1. and check_zero_division('warn') == 0.
+    x, y, _ = _data(20, 3)
+    with pytest.raises(ValueError, match="label-wise accuracy .* got 'samples'"): accuracy_compute(stat_update(x, y), 'samples')
+
+def test_sample_folds_defaults():
+    "Five folds and seed 0 by default, every fold used."
+    from fastai_mlmetrics.stats import sample_folds
+    i = torch.arange(1000)
+    assert torch.equal(sample_folds(i), sample_folds(i, 5, 0)) and set(sample_folds(i).tolist()) == set(range(5))
+
+@pytest.mark.parametrize('zd', [0., 1.])
+def test_boot_scores_class_averages_match_sklearn(zd):
+    "Macro, weighted and sample-wise precision, recall and F1 of every replicate are scikit-learn's with its weights, for either zero_division, also in replicates that draw no positive (weighted gives the plain mean there, as scikit-learn does)."
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(60, 4, generator=g).double()
+    y = torch.zeros(60, 4, dtype=torch.bool); y[3, 0] = y[10, 0] = y[7, 1] = True  # classes 2 and 3 have no positive
+    x[:, 1] = -5  # class 1 predicts nothing
+    b = BootCounts(R=40, zero_division=zd)
+    b.update(x, y, None, 0.)
+    assert b.c.shape == (40, 12)  # no plain row by default
+    res, W = boot_scores(b), poisson_weights(torch.arange(60), 40).numpy()
+    yt, pr = y.numpy().astype(int), (x > 0).numpy().astype(int)
+    assert (W[:, [3, 10, 7]].sum(1) == 0).any()  # some replicates draw no positive at all
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for r in range(40):
+            for av in ('macro', 'weighted'):
+                p, rc, f, _ = skm.precision_recall_fscore_support(yt, pr, average=av, sample_weight=W[r], zero_division=zd)
+                for k, v in (('precision', p), ('recall', rc), ('f1', f)):
+                    assert res[(av, k)][r] == pytest.approx(v, abs=1e-12), (r, av, k)
+            if W[r].sum() == 0: continue
+            p, rc, f, _ = skm.precision_recall_fscore_support(yt, pr, average='samples', sample_weight=W[r], zero_division=zd)
+            for k, v in (('precision', p), ('recall', rc), ('f1', f)): assert res[('samples', k)][r] == pytest.approx(v, abs=1e-9), (r, k)
+
+def test_boot_ap_is_nan_where_a_replicate_draws_no_positive():
+    "AP of a replicate that weighs every positive of a class 0 is NaN (undefined), and only there."
+    x, y, _ = _data(80, 2, seed=6)
+    y[:, 0] = False; y[5, 0] = True  # one positive in class 0
+    W = poisson_weights(torch.arange(80), 30)
+    a = boot_ap(x, y, None, W)
+    none = W[:, 5] == 0
+    assert none.any() and (~none).any()
+    assert a[none, 0].isnan().all() and not a[~none].isnan().any()
+
+def test_boot_counts_flush_before_sums_stop_being_exact(monkeypatch):
+    "The partial counts (int32 on the CPU, float32 on a GPU) move to float64 before they could hold more than `_exact_samples`; any limit gives the same state."
+    import fastai_mlmetrics.stats as st
+    for dt, bound in ((torch.int32, 2**31), (torch.float32, 2**24)):
+        n = st._exact_samples(dt)
+        assert n*23 < bound <= (n+1)*23 or n*23 == bound  # as many samples as stay exact, and no more
+    x, y, keep = _data(100, 3, seed=7)
+    ref = BootCounts(R=9, plain=True); ref.update(x, y, keep, 0.)
+    monkeypatch.setattr(st, '_exact_samples', lambda dt: 20)
+    b, held = BootCounts(R=9, plain=True), []
+    for i in range(0, 100, 10):
+        b.update(x[i:i+10], y[i:i+10], keep[i:i+10], 0., start=i)
+        held.append(b._pn)
+    assert held == [10, 20]*5  # flushed when the next batch would pass 20, not before
+    assert torch.equal(b.c, ref.c) and b._pn == 0 and torch.equal(b.n, ref.n)
+
+def test_bincount_nosync_both_ways():
+    "The scatter-add (the default on a GPU) and `torch.bincount` (on the CPU) give the same int64 counts, empty bins and an empty input included."
+    from fastai_mlmetrics.stats import bincount_nosync
+    g = torch.Generator().manual_seed(8)
+    for idx, n in ((torch.randint(0, 7, (500,), generator=g), 10), (torch.tensor([3, 3, 3]), 4), (torch.zeros(0, dtype=torch.long), 5)):
+        ref = torch.bincount(idx, minlength=n)
+        for sc in (None, False, True):
+            got = bincount_nosync(idx, n, sc)
+            assert got.dtype == torch.int64 and torch.equal(got, ref), (n, sc)
+
+def test_documented_defaults():
+    "Defaults the docs state: Hamming loss over all entries, F-beta at beta 1, 200 bootstrap replicates."
+    from fastai_mlmetrics.stats import stat_update, hamming_compute, _ratio
+    x, y, keep = _data(40, 3, seed=9)
+    s = stat_update(x, y, keep)
+    assert torch.equal(hamming_compute(s), hamming_compute(s, 'micro')) and not torch.equal(hamming_compute(s), hamming_compute(s, 'macro'))
+    assert all(torch.equal(a, b) for a, b in zip(_ratio('fbeta', s), _ratio('fbeta', s, 1., False)))  # beta 1, per class
+    b = BootCounts(); b.update(x, y, keep, 0.)
+    assert b.R == 200 and b.c.shape == (200, 9)
+
+def _mix(x):
+    "The 32-bit hash of `_mix32`, written out on Python integers."
+    M = 0xFFFFFFFF
+    x &= M
+    for _ in range(2): x = (((x >> 16) ^ x) * 0x45d9f3b) & M
+    return (x >> 16) ^ x
+
+def test_weights_and_folds_are_the_documented_functions_of_seed_and_position():
+    "Fold and bootstrap weight of a sample, written out on Python integers: the stream a seed gives is part of the API (intervals and folds reproduce across machines and releases)."
+    import itertools, math
+    from fastai_mlmetrics.stats import sample_folds
+    cdf = list(itertools.accumulate(math.exp(-1)/math.factorial(k) for k in range(24)))
+    idx = list(range(0, 3000, 7)) + [2**31 + 5, 10**9 + 3]
+    for seed in (0, 3):
+        W = poisson_weights(torch.tensor(idx), 6, seed)
+        for r in range(6):
+            for j, i in enumerate(idx):
+                u = (_mix(_mix(_mix(i + (seed+1)*0x85EBCA6B) + r*0x9E3779B1)) + .5)/2**32
+                assert W[r, j].item() == sum(c < u for c in cdf), (seed, r, i)
+        for K in (2, 5):
+            f = sample_folds(torch.tensor(idx), K, seed).tolist()
+            assert f == [_mix(_mix(i + seed*0x9E3779B1) ^ 0x5bd1e995) % K for i in idx], (seed, K)
+
+def test_poisson_draws_at_the_cuts():
+    "A 32-bit draw exactly at a cut of the Poisson(1) cdf, just below it, and any other: the comparisons (CPU) and the search (GPU) give the weight written out with the cdf."
+    import itertools, math
+    from fastai_mlmetrics.stats import _pois_cuts, _pois_draw, _pois_search
+    cdf = list(itertools.accumulate(math.exp(-1)/math.factorial(k) for k in range(24)))
+    h = torch.tensor(sorted({v for c in _pois_cuts for v in (c-1, c, c+1) if 0 <= v < 2**32} | {0, 2**32-1, 123456789}))
+    ref = torch.tensor([sum(c < (v + .5)/2**32 for c in cdf) for v in h.tolist()], dtype=torch.int8)
+    assert torch.equal(_pois_draw(h), ref) and torch.equal(_pois_search(h), ref) and ref.max() >= 10
