@@ -1,8 +1,8 @@
 "`metric_problems`, `check_metrics` and `CheckMetricsCallback`: every problem they name, word for word, and silence on sound sets."
-import warnings
+import sys, warnings
 from functools import partial
 from types import SimpleNamespace
-import pytest, torch
+import numpy as np, pytest, torch
 import fastai.metrics as fm
 import fastai_mlmetrics.report as rp
 from fastai_mlmetrics.report import metric_problems, check_metrics, CheckMetricsCallback
@@ -12,6 +12,8 @@ from fastai_mlmetrics.metrics import (F1ScoreMulti, AccuracyMulti, HammingLossMu
 LOGITS = torch.tensor([[-2., 3.], [.5, .1]])
 ONLY_LABELWISE = ("label-wise accuracy is the only kind of metric here: it counts true negatives, so a model that predicts nothing scores high "
                   "(0.92 on PASCAL VOC). Add F1ScoreMulti(average='samples') and ExactMatchMulti()")
+# under mutation testing, mutmut's trampoline is one more frame between a function and its caller
+CALLER = lambda r: any(m.startswith('mutmut') for m in sys.modules) or r.filename == __file__
 SK = "{} is fastai's {} (every prediction kept, scikit-learn on the CPU at epoch end): import fastai_mlmetrics.all after fastai's `all` modules to use ours (same numbers, on the device)"
 
 def probs(*ms, preds=None):
@@ -59,6 +61,10 @@ def test_thresholds_on_logits_are_named():
         "f1_score compares thresh=0.5 with the model's raw outputs, which are logits (outside [0,1]): pass sigmoid=True"]
     assert probs(fm.F1ScoreMulti(sigmoid=False), preds=torch.sigmoid(LOGITS)) == [SK.format('f1_score', 'F1ScoreMulti')]  # probabilities
     assert probs(fm.F1ScoreMulti(), preds=LOGITS) == [SK.format('f1_score', 'F1ScoreMulti')]  # fastai applies the sigmoid
+    assert probs(fm.F1ScoreMulti(sigmoid=False), preds=torch.tensor([[0., 1.]])) == [SK.format('f1_score', 'F1ScoreMulti')]  # 0 and 1 are probabilities
+    assert probs(partial(fm.accuracy_multi, sigmoid=False), F1ScoreMulti(), preds=torch.tensor([[0., 1.]])) == []
+    sk = fm.skm_to_fastai(__import__('sklearn.metrics').metrics.f1_score, is_class=False, average='binary')  # binary without an argmax
+    assert probs(sk) == ["f1_score is a single-label metric (argmax or average='binary'): use F1ScoreMulti/PrecisionMulti/RecallMulti(average='samples') from fastai_mlmetrics"]
     am = lambda **kw: partial(fm.accuracy_multi, **kw)
     assert probs(am(sigmoid=False, thresh=.3), F1ScoreMulti(), preds=LOGITS) == [
         "accuracy_multi has sigmoid=False but the model's outputs are logits (outside [0,1]): its thresh=0.3 is applied to logits"]
@@ -82,7 +88,8 @@ def test_plain_accuracy_multi_under_ddp(monkeypatch):
 def test_label_wise_alone_is_named_and_any_tn_free_metric_silences_it(lw):
     assert probs(lw) == [ONLY_LABELWISE] and probs(lw, SpecificityMulti()) == [ONLY_LABELWISE]  # specificity counts true negatives too
     for ok in (F1ScoreMulti(), PrecisionMulti(average='samples'), ExactMatchMulti(), MatthewsCorrCoefMulti(), RocAucMulti(), APScoreMulti(),
-               CoverageErrorMulti(), fm.F1ScoreMulti(), fm.APScoreMulti()):
+               CoverageErrorMulti(), fm.F1ScoreMulti(), partial(fm.FBetaMulti, 2.)(), fm.PrecisionMulti(), fm.RecallMulti(), fm.JaccardMulti(),
+               fm.APScoreMulti(), fm.RocAucMulti()):
         assert ONLY_LABELWISE not in probs(lw, ok), ok
     assert probs(F1ScoreMulti(), AccuracyMulti(), APScoreMulti()) == []
 
@@ -91,6 +98,9 @@ def test_check_metrics_warns_each_problem_on_a_learner_or_a_list():
     for x in (learn, learn.metrics):
         with pytest.warns(UserWarning) as w: out = check_metrics(x)
         assert out == probs(*learn.metrics) and [str(r.message) for r in w] == out and len(out) == 2
+        assert all(CALLER(r) for r in w)  # the warning points at the caller
+    with pytest.warns(UserWarning): out = check_metrics([fm.F1ScoreMulti(sigmoid=False)], LOGITS)
+    assert out == probs(fm.F1ScoreMulti(sigmoid=False), preds=LOGITS) and len(out) == 2  # the predictions are read
 
 def test_the_callback_checks_once_and_only_multi_hot_batches():
     class L(SimpleNamespace): pass
@@ -108,6 +118,11 @@ def test_the_callback_checks_once_and_only_multi_hot_batches():
     for p, y in ((LOGITS, torch.ones(2)), (LOGITS[:, :1], torch.ones(2, 1)), (LOGITS, None), (LOGITS[0], torch.ones(2))):
         c = CheckMetricsCallback(); c.before_fit(); run(p, y, c)
     assert seen == [1, 0, 1, 0, 0, 0, 0]
+    c = CheckMetricsCallback(); c.before_fit(); c.learn = L(pred=LOGITS, metrics=[fm.accuracy_multi])  # a learner without `y`
+    c.after_pred()
+    c = CheckMetricsCallback(); c.before_fit(); c.learn = L(pred=LOGITS, y=torch.ones(2, 2), metrics=[F1ScoreMulti(), fm.F1ScoreMulti(sigmoid=False)])
+    with pytest.warns(UserWarning) as w: c.after_pred()
+    assert [str(r.message) for r in w] == probs(F1ScoreMulti(), fm.F1ScoreMulti(sigmoid=False), preds=LOGITS) and len(w) == 2  # it reads the batch
 
 def _xy(n=60, c=4, seed=0):
     g = torch.Generator().manual_seed(seed)
@@ -143,5 +158,66 @@ def test_report_errors_word_for_word():
     assert str(e.value) == "boot=1: an interval needs at least two bootstrap replicates (200 by default)"
     with pytest.raises(ValueError) as e: multilabel_report(x, y, vocab=list('abc'))
     assert str(e.value) == "vocab has 3 names but the inputs have 4 labels"
-    with pytest.raises(ValueError) as e: multilabel_report(x, y, vocab=list('abab'))
-    assert str(e.value) == "vocab has duplicate names ['a', 'b']: each class needs its own row"
+    with pytest.raises(ValueError) as e: multilabel_report(x, y, vocab=list('baac'))
+    assert str(e.value) == "vocab has duplicate names ['a']: each class needs its own row"
+    names = ['b', 'b', 'a', 'a', 'd', 'd', 'c', 'c', 'f', 'f', 'e', 'e']
+    with pytest.raises(ValueError) as e: multilabel_report(torch.randn(5, 12), torch.ones(5, 12), vocab=names)
+    assert str(e.value) == "vocab has duplicate names ['a', 'b', 'c', 'd', 'e']: each class needs its own row"  # the first five, sorted
+
+def test_report_intervals_with_one_or_two_samples_and_two_replicates():
+    "One sample gives NaN intervals and says so, pointing at the caller; two samples and two replicates give intervals."
+    from fastai_mlmetrics.report import multilabel_report
+    x, y = _xy(2, 3)
+    with pytest.warns(UserWarning) as w: r1 = multilabel_report(x[:1], y[:1], ci=.9)
+    one = [r for r in w if 'one sample' in str(r.message)]
+    assert [str(r.message) for r in one] == ["multilabel_report: one sample gives no interval (every replicate is that sample): the _lo/_hi columns are NaN"]
+    assert CALLER(one[0]) and r1.loc['model'].filter(like='_lo').isna().all().all()
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        r2 = multilabel_report(x, y, ci=.9, boot=2)
+    assert not any('one sample' in str(r.message) for r in w) and r2.loc[('model', 'micro avg'), 'f1_lo'] <= r2.loc[('model', 'micro avg'), 'f1_hi']
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter('always')
+        multilabel_report(x, y)
+    assert not any('one sample' in str(r.message) for r in w)
+
+def test_report_bootstrap_is_the_same_in_chunks_and_masked():
+    "The replicates' weights follow each sample's position, whatever the chunking; masked entries stay out of every replicate."
+    from fastai_mlmetrics.report import _boot
+    from fastai_mlmetrics.core import prep
+    x, y = _xy(300, 5, seed=3)
+    y[torch.rand(300, 5, generator=torch.Generator().manual_seed(1)) < .2] = -1
+    xs, pos, keep, _ = prep(x, y, True, -1)
+    a, b, c = _boot(xs, pos, keep, 0., 20, 0), _boot(xs, pos, keep, 0., 20, 0, chunk=7), _boot(xs, pos, None, 0., 20, 0)
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
+    assert not np.array_equal(a[('micro', 'f1')], c[('micro', 'f1')])
+
+def test_a_metric_is_named_by_its_function_a_partials_function_or_its_callables_class():
+    from fastai.learner import AvgMetric
+    class Scorer:
+        def __call__(self, p, y): return 0.
+    names = [rp._fn_name(AvgMetric(f)) for f in (fm.accuracy_multi, partial(fm.accuracy_multi, thresh=.3), Scorer())]
+    assert names == ['accuracy_multi', 'accuracy_multi', 'Scorer']
+
+def test_report_layout_masked_intervals_and_thin_labels():
+    "Masked entries stay out of the intervals (micro F1's replicates against scikit-learn on the kept entries, with each sample's weight), a class with one kept entry gets its prior from it, and the `thin` column marks the thin labels and the macro rows."
+    import sklearn.metrics as skm
+    from fastai_mlmetrics.report import multilabel_report
+    from fastai_mlmetrics.stats import poisson_weights
+    x, y = _xy(200, 5, seed=4)
+    m = torch.rand(200, 5, generator=torch.Generator().manual_seed(5)) < .2
+    y[m] = -1
+    y[:, 4] = -1; y[7, 4] = 1  # class 4: one kept entry, a positive
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        rep = multilabel_report(x, y, ignore_index=-1, ci=.8, boot=30, seed=3)
+    assert rep.index.names == ['section', 'row'] and list(rep.columns) == ['precision', 'recall', 'f1', 'support', 'ap', 'auroc', 'best_thresh', 'value',
+        *[f'{c}_{e}' for c in ('precision', 'recall', 'f1', 'value') for e in ('lo', 'hi')], 'thin']
+    kept, yt, pr = (y != -1).numpy(), (y == 1).numpy().astype(int), (x > 0).numpy().astype(int)
+    W = poisson_weights(torch.arange(200), 30, seed=3).numpy()
+    reps = [skm.f1_score(yt[kept], pr[kept], sample_weight=np.broadcast_to(w[:, None], yt.shape)[kept]) for w in W]
+    np.testing.assert_allclose(rep.loc[('model', 'micro avg'), ['f1_lo', 'f1_hi']].to_numpy(float), np.quantile(reps, [.1, .9]), atol=1e-9)
+    assert rep.loc[('class prior', 'micro avg'), 'recall'] > rep.loc[('all negative', 'micro avg'), 'recall']  # class 4's prior is 1: predicted
+    thin = rep.attrs['thin_labels']
+    assert '4' in thin and rep['thin'].sum() == len(thin) + 1
+    assert all(rep.loc[('class', c), 'thin'] for c in thin) and rep.loc[('model', 'macro avg'), 'thin'] and not rep.loc[('model', 'micro avg'), 'thin']
