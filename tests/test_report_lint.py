@@ -62,6 +62,9 @@ def test_thresholds_on_logits_are_named():
     assert probs(fm.F1ScoreMulti(sigmoid=False), preds=torch.sigmoid(LOGITS)) == [SK.format('f1_score', 'F1ScoreMulti')]  # probabilities
     assert probs(fm.F1ScoreMulti(), preds=LOGITS) == [SK.format('f1_score', 'F1ScoreMulti')]  # fastai applies the sigmoid
     assert probs(fm.F1ScoreMulti(sigmoid=False), preds=torch.tensor([[0., 1.]])) == [SK.format('f1_score', 'F1ScoreMulti')]  # 0 and 1 are probabilities
+    above = torch.tensor([[.2, 1.5]])  # logits that happen to be positive, one above 1
+    assert probs(fm.F1ScoreMulti(sigmoid=False), preds=above)[1:] == ["f1_score compares thresh=0.5 with the model's raw outputs, which are logits (outside [0,1]): pass sigmoid=True"]
+    assert len(probs(partial(fm.accuracy_multi, sigmoid=False), F1ScoreMulti(), preds=above)) == 1
     assert probs(partial(fm.accuracy_multi, sigmoid=False), F1ScoreMulti(), preds=torch.tensor([[0., 1.]])) == []
     sk = fm.skm_to_fastai(__import__('sklearn.metrics').metrics.f1_score, is_class=False, average='binary')  # binary without an argmax
     assert probs(sk) == ["f1_score is a single-label metric (argmax or average='binary'): use F1ScoreMulti/PrecisionMulti/RecallMulti(average='samples') from fastai_mlmetrics"]
@@ -211,7 +214,7 @@ def test_report_layout_masked_intervals_and_thin_labels():
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         rep = multilabel_report(x, y, ignore_index=-1, ci=.8, boot=30, seed=3)
-    assert rep.index.names == ['section', 'row'] and list(rep.columns) == ['precision', 'recall', 'f1', 'support', 'ap', 'auroc', 'best_thresh', 'value',
+    assert rep['support'].dtype == 'Int64' and rep.index.names == ['section', 'row'] and list(rep.columns) == ['precision', 'recall', 'f1', 'support', 'ap', 'auroc', 'best_thresh', 'value',
         *[f'{c}_{e}' for c in ('precision', 'recall', 'f1', 'value') for e in ('lo', 'hi')], 'thin']
     kept, yt, pr = (y != -1).numpy(), (y == 1).numpy().astype(int), (x > 0).numpy().astype(int)
     W = poisson_weights(torch.arange(200), 30, seed=3).numpy()
