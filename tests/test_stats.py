@@ -1,5 +1,5 @@
 "The bootstrap kernels fed as a validation feeds them: batch by batch, with and without a mask, against one batch and against scikit-learn with the same weights."
-import numpy as np, pytest, torch
+import itertools, math, numpy as np, pytest, torch
 import sklearn.metrics as skm
 from fastai_mlmetrics.stats import BootCounts, boot_scores, boot_ap, poisson_weights
 
@@ -262,6 +262,9 @@ def test_documented_defaults():
     b = BootCounts(); b.update(x, y, keep, 0.)
     assert b.R == 200 and b.c.shape == (200, 9)
 
+# the Poisson(1) cdf at 0..23, written out as the docs define the weights' cuts
+_CDF = list(itertools.accumulate(math.exp(-1)/math.factorial(k) for k in range(24)))
+
 def _mix(x):
     "The 32-bit hash of `_mix32`, written out on Python integers."
     M = 0xFFFFFFFF
@@ -271,25 +274,21 @@ def _mix(x):
 
 def test_weights_and_folds_are_the_documented_functions_of_seed_and_position():
     "Fold and bootstrap weight of a sample, written out on Python integers: the stream a seed gives is part of the API (intervals and folds reproduce across machines and releases)."
-    import itertools, math
     from fastai_mlmetrics.stats import sample_folds
-    cdf = list(itertools.accumulate(math.exp(-1)/math.factorial(k) for k in range(24)))
     idx = list(range(0, 3000, 7)) + [2**31 + 5, 10**9 + 3]
     for seed in (0, 3):
         W = poisson_weights(torch.tensor(idx), 6, seed)
         for r in range(6):
             for j, i in enumerate(idx):
                 u = (_mix(_mix(_mix(i + (seed+1)*0x85EBCA6B) + r*0x9E3779B1)) + .5)/2**32
-                assert W[r, j].item() == sum(c < u for c in cdf), (seed, r, i)
+                assert W[r, j].item() == sum(c < u for c in _CDF), (seed, r, i)
         for K in (2, 5):
             f = sample_folds(torch.tensor(idx), K, seed).tolist()
             assert f == [_mix(_mix(i + seed*0x9E3779B1) ^ 0x5bd1e995) % K for i in idx], (seed, K)
 
 def test_poisson_draws_at_the_cuts():
     "A 32-bit draw exactly at a cut of the Poisson(1) cdf, just below it, and any other: the comparisons (CPU) and the search (GPU) give the weight written out with the cdf."
-    import itertools, math
     from fastai_mlmetrics.stats import _pois_cuts, _pois_draw, _pois_search
-    cdf = list(itertools.accumulate(math.exp(-1)/math.factorial(k) for k in range(24)))
     h = torch.tensor(sorted({v for c in _pois_cuts for v in (c-1, c, c+1) if 0 <= v < 2**32} | {0, 2**32-1, 123456789}))
-    ref = torch.tensor([sum(c < (v + .5)/2**32 for c in cdf) for v in h.tolist()], dtype=torch.int8)
+    ref = torch.tensor([sum(c < (v + .5)/2**32 for c in _CDF) for v in h.tolist()], dtype=torch.int8)
     assert torch.equal(_pois_draw(h), ref) and torch.equal(_pois_search(h), ref) and ref.max() >= 10
