@@ -7,7 +7,10 @@ pass. Configurations run in turn, `--rounds` times, each keeping its fastest rou
 an earlier commit, e.g. `git worktree add ../before <commit>`), that tree's package is loaded beside this one and timed in
 the same rounds, as `... before`.
 
-    python benchmarks/bench_updates.py [--n 20000] [--c 1000] [--rounds 5] [--before DIR]
+With `--device cuda` the batches live on the GPU and each configuration's time runs from a synchronised start to a
+synchronised end; `--bs` sets the batch size.
+
+    python benchmarks/bench_updates.py [--n 20000] [--c 1000] [--rounds 5] [--before DIR] [--device cpu] [--bs 256]
 """
 import argparse, importlib.util, sys, time, warnings
 from pathlib import Path
@@ -23,9 +26,9 @@ def load_pkg(src, name):
     for m in ('core', 'stats', 'metrics', 'sweep'): importlib.import_module(f'{name}.{m}')
     return mod
 
-def batches(n, c, bs=256, seed=0):
-    "The benchmarks' data (`common.data`, as the learners validate it), in batches."
-    return list(zip(*(t.split(bs) for t in data(n, c, seed))))
+def batches(n, c, bs=256, seed=0, device='cpu'):
+    "The benchmarks' data (`common.data`, as the learners validate it), in batches, on `device`."
+    return list(zip(*(t.to(device).split(bs) for t in data(n, c, seed))))
 
 def configs(pkgs, c):
     "name -> a function that runs one validation pass over the batches and returns a value to keep."
@@ -38,7 +41,7 @@ def configs(pkgs, c):
     def fastai_acc(bs):
         for x,y in bs: fm.accuracy_multi(x, y)
     def tm_stat(bs):
-        m = MultilabelStatScores(num_labels=c, average=None)
+        m = MultilabelStatScores(num_labels=c, average=None).to(bs[0][0].device)
         for x,y in bs: m.update(x, y.long())
     cfg = {'read pass (floor)': floor(FLOOR['read']), 'decision pass (floor)': floor(FLOOR['decision'])}
     for tag,p in pkgs.items():
@@ -57,18 +60,21 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--n', type=int, default=20000); ap.add_argument('--c', type=int, default=1000)
     ap.add_argument('--rounds', type=int, default=5); ap.add_argument('--before')
+    ap.add_argument('--device', default='cpu'); ap.add_argument('--bs', type=int, default=256)
     a = ap.parse_args()
     warnings.simplefilter('ignore')
     import fastai_mlmetrics, fastai_mlmetrics.metrics, fastai_mlmetrics.sweep  # noqa: F401
     pkgs = {'': fastai_mlmetrics} | ({' before': load_pkg(a.before, 'fmm_before')} if a.before else {})
-    bs = batches(a.n, a.c)
+    bs = batches(a.n, a.c, a.bs, device=a.device)
+    sync = torch.cuda.synchronize if a.device != 'cpu' else (lambda: None)
     cfg = configs(pkgs, a.c)
     best = {k: float('inf') for k in cfg}
     for f in cfg.values(): f(bs[:2])  # warm up every path once
     for _ in range(a.rounds):
         for k,f in cfg.items():
-            t = time.perf_counter(); f(bs); best[k] = min(best[k], time.perf_counter()-t)
-    print(f"{len(bs)} batches of {bs[0][0].shape[0]} x {a.c:,} float32 logits (N={a.n:,}), {torch.get_num_threads()} threads, best of {a.rounds} rounds")
+            sync(); t = time.perf_counter(); f(bs); sync(); best[k] = min(best[k], time.perf_counter()-t)
+    where = f"{torch.get_num_threads()} threads" if a.device == 'cpu' else torch.cuda.get_device_name()
+    print(f"{len(bs)} batches of {bs[0][0].shape[0]} x {a.c:,} float32 logits (N={a.n:,}), {where}, best of {a.rounds} rounds")
     print(f"{'':42}{'s':>8}{'x decision pass':>17}")
     for k,v in best.items(): print(f"{k:42}{v:8.3f}{v/best['decision pass (floor)']:17.2f}")
     st = best['StatScores.update']

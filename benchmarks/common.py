@@ -3,6 +3,12 @@ import json, os, resource, subprocess, sys, time, warnings
 import numpy as np, torch
 from torch import nn
 
+DEVICE = os.environ.get('BENCH_DEVICE', 'cpu')  # set by `cli`'s --device, so that the configurations' processes inherit it
+
+def sync():
+    "Wait for the device's queued work, so that a wall-clock time on a GPU holds what it launched."
+    if DEVICE != 'cpu': torch.cuda.synchronize()
+
 class Ident(nn.Module):
     "Returns its input: the validation predictions are exactly the stored logits."
     def __init__(self): super().__init__(); self.b = nn.Parameter(torch.zeros(1))
@@ -19,13 +25,13 @@ FLOOR = {'read': lambda x, y: x.sum(), 'decision': lambda x, y: ((x > 0) & (y > 
 def floor(n, c, bs=256, reps=5, seed=0):
     """The floor over the benchmark's batches, in this process: seconds of one read pass (`x.sum()` per batch) and of one
     decision pass (`((x > 0) & (y > 0)).sum(0)` per batch), each the best of `reps`."""
-    bat = list(zip(*(t.split(bs) for t in data(n, c, seed))))
+    bat = list(zip(*(t.to(DEVICE).split(bs) for t in data(n, c, seed))))
     def best(f):
         ts = []
         for _ in range(reps):
-            t = time.perf_counter()
+            sync(); t = time.perf_counter()
             for x, y in bat: f(x, y)
-            ts.append(time.perf_counter()-t)
+            sync(); ts.append(time.perf_counter()-t)
         return min(ts)
     return {k: best(f) for k, f in FLOOR.items()}
 
@@ -38,7 +44,7 @@ def time_events():
     spent, orig = Counter(), Callback.__call__
     def timed(self, event_name):
         if event_name not in ('before_validate', 'after_batch', 'after_validate'): return orig(self, event_name)
-        t = time.perf_counter(); res = orig(self, event_name); spent[type(self).__name__] += time.perf_counter()-t
+        sync(); t = time.perf_counter(); res = orig(self, event_name); sync(); spent[type(self).__name__] += time.perf_counter()-t
         return res
     Callback.__call__ = timed
     return spent
@@ -50,8 +56,8 @@ def make_learner(n, c, metrics, bs=256, cbs=None, seed=0):
     from fastai.data.core import DataLoaders
     from fastai.data.load import DataLoader
     ds = torch.utils.data.TensorDataset(*data(n, c, seed))
-    dl = DataLoader(ds, bs=bs, device='cpu')
-    return Learner(DataLoaders(dl, dl, device='cpu'), Ident(), loss_func=nn.BCEWithLogitsLoss(), metrics=metrics, cbs=cbs)
+    dl = DataLoader(ds, bs=bs, device=DEVICE)
+    return Learner(DataLoaders(dl, dl, device=DEVICE), Ident(), loss_func=nn.BCEWithLogitsLoss(), metrics=metrics, cbs=cbs)
 
 class TMAdapter:
     "torchmetrics' own class as a plain fastai metric, as a user would wire it: float32 probabilities, no checks of ours."
@@ -61,7 +67,7 @@ class TMAdapter:
             name = tm_cls.__name__
             def reset(self): self.m = None
             def accumulate(self, learn):
-                if self.m is None: self.m = tm_cls(num_labels=learn.pred.shape[1], validate_args=False, **kw)
+                if self.m is None: self.m = tm_cls(num_labels=learn.pred.shape[1], validate_args=False, **kw).to(learn.pred.device)
                 self.m.update(torch.sigmoid(learn.pred), learn.y.long())
             @property
             def value(self):
@@ -85,13 +91,16 @@ def timed_validate(learn, reps=1):
         except (TypeError, ValueError): return float('nan')  # e.g. a curve: a tuple of tensors
     return best, [num(v) for v in res[1:]], events
 
-def peak_rss_mb(): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
+def peak_rss_mb():
+    "Peak memory so far: the process's RSS on the CPU, the device's allocated memory on a GPU."
+    return torch.cuda.max_memory_allocated()/2**20 if DEVICE != 'cpu' else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss/1024
 
 def measure(cfg, n, c, reps, metrics=(), cbs=None, **extra):
     """One configuration, measured in this process and printed as JSON: `validate` time and values; the peak RSS; `metric`, the
     time its events spend (`time_events`) beyond those of a learner without metrics validating the same data in this process,
     afterwards; and the `floor` over the same batches. `extra` (name: function of the learner) adds fields."""
     learn = make_learner(n, c, list(metrics), cbs=cbs)
+    if DEVICE != 'cpu': torch.cuda.reset_peak_memory_stats()
     before = peak_rss_mb()
     t, vals, ev = timed_validate(learn, reps)
     res = dict(cfg=cfg, n=n, c=c, time=t, rss=peak_rss_mb(), rss_before=before, values=vals)
@@ -116,7 +125,10 @@ def cli(doc, reps, **extra):
     ap.add_argument('--n', type=int, default=20000); ap.add_argument('--c', type=int, default=1000)
     ap.add_argument('--big', type=int, default=80000); ap.add_argument('--reps', type=int, default=reps)
     ap.add_argument('--rounds', type=int, default=1, help='run every configuration this many times in turn, each keeping its fastest')
-    return ap.parse_args()
+    ap.add_argument('--device', default='cpu', help="where the learner validates, e.g. 'cuda' (memory is then the device's peak allocation)")
+    a = ap.parse_args()
+    os.environ['BENCH_DEVICE'] = a.device
+    return a
 
 def run_all(script, a, cfgs, flat, srcs=None):
     """Every configuration in `cfgs` at N, and 'none' and `flat` at the big N, each in its own process; `srcs` maps a configuration
@@ -140,18 +152,22 @@ def floor_line(r):
     return (f"floor over the same batches, in each configuration's process: read pass {r0:.3f}-{r1:.3f} s, "
             f"decision pass {d0:.3f}-{d1:.3f} s")
 
+def mem_label():
+    "The memory column's name: peak RSS on the CPU, the device's peak allocation on a GPU."
+    return 'metric RSS' if os.environ.get('BENCH_DEVICE', 'cpu') == 'cpu' else 'metric GPU'
+
 def print_table(r, title, width):
     """The timing table: validate time; metric time (the events' time beyond a learner without metrics, in the same process) and
     its multiple of the decision pass measured in that process; metric memory."""
     print(title)
     print(floor_line(r))
-    print(f"{'':{width}}{'validate s':>12}{'metric s':>10}{'x decision':>12}{'metric RSS MB':>15}")
+    print(f"{'':{width}}{'validate s':>12}{'metric s':>10}{'x decision':>12}{mem_label()+' MB':>15}")
     for k, v in r.items():
         print(f"{k:{width}}{v['time']:12.3f}{metric_s(r,k):10.3f}{metric_s(r,k)/v['floor']['decision']:12.2f}{v['rss']-r['none']['rss']:15.0f}")
 
 def print_flat(r, big, a, flat):
     "Metric time and memory of `flat` at the big N, beside its memory at N."
-    print(f"{flat} at N={a.big:,}: metric time {metric_s(big,flat):.3f} s, metric RSS {big[flat]['rss']-big['none']['rss']:.0f} MB "
+    print(f"{flat} at N={a.big:,}: metric time {metric_s(big,flat):.3f} s, {mem_label()} {big[flat]['rss']-big['none']['rss']:.0f} MB "
           f"(at N={a.n:,}: {r[flat]['rss']-r['none']['rss']:.0f} MB)")
 
 def dispatch(child, main):
