@@ -1,0 +1,121 @@
+"""The metrics module's thin layers, each against something independent: the named score classes against `ScoreMulti` (which the
+weighted oracle checks) with every argument passed, their documented defaults, the Brier score weighted and masked against NumPy
+in float64, the plain `accuracy_multi` on ties, per-label thresholds and the shapes fastai's takes, and `multilabel_stat_scores`
+with a mask against scikit-learn. A mutation run over `metrics` found each of these passing unchecked (tests/MUTATION.md)."""
+import inspect, warnings, numpy as np, pytest, torch, sklearn.metrics as skm
+from fastai_mlmetrics.all import *
+from helpers import make_data, logits, stream, exact_pred
+
+def data(seed=5, n=200, c=6, mask=.15):
+    "Probabilities on a 1/8 grid (ties at the cuts) with an empty class and all-negative rows, -1 targets to mask, and integer weights with zeros."
+    rng = np.random.default_rng(seed)
+    p, y = make_data(seed, n, c, empty_class=True, neg_rows=True)
+    y = np.where(rng.random(y.shape) < mask, -1, y)
+    return p, y, rng.integers(0, 4, n).astype(np.float64)
+
+# class, score, whether it takes pos_label
+NAMED = [(F1ScoreMulti, 'fbeta', True), (PrecisionMulti, 'precision', True), (RecallMulti, 'recall', True), (JaccardMulti, 'jaccard', True),
+         (SpecificityMulti, 'specificity', False), (NPVMulti, 'npv', False)]
+
+@pytest.mark.parametrize('cls,score,has_pos', NAMED + [(FBetaMulti, 'fbeta', True)])
+@pytest.mark.parametrize('average', ['micro', 'macro', 'weighted', 'samples', None])
+def test_named_scores_pass_every_argument(cls, score, has_pos, average):
+    "Each named class gives exactly `ScoreMulti`'s values for the same arguments, none of them at its default."
+    p, y, w = data()
+    x, t = torch.tensor(p), torch.tensor(y)
+    kw = dict(thresh=.375, sigmoid=False, labels=[0, 2, 3, 5], average=average, sample_weight=torch.tensor(w), zero_division=1.,
+              ignore_index=-1, name='mine')
+    beta = 2. if cls is FBetaMulti else 1.
+    m = cls(beta, **kw) if cls is FBetaMulti else cls(**kw)
+    ref = ScoreMulti(score, kw['thresh'], False, average, beta, kw['labels'], kw['sample_weight'], 1., -1)
+    assert m.name == 'mine' and (m.score, m.beta, m.average, m.ignore_index, m.zero_division) == (score, beta, average, -1, 1.)
+    a, b = stream([m], x, t, 64)[0], stream([ref], x, t, 64)[0]
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    plain = ScoreMulti(score, kw['thresh'], False, average, beta, sample_weight=kw['sample_weight'], zero_division=1., ignore_index=-1)
+    assert not np.array_equal(np.asarray(a), np.asarray(stream([plain], x, t, 64)[0]), equal_nan=True) or average is None  # labels count
+
+@pytest.mark.parametrize('cls,score,has_pos', NAMED)
+def test_named_score_defaults(cls, score, has_pos):
+    "The documented defaults, on the signature and on a metric built without arguments."
+    want = dict(thresh=.5, sigmoid=True, labels=None, average='macro', sample_weight=None, zero_division='warn', ignore_index=None, name=None)
+    if has_pos: want['pos_label'] = 1
+    got = {k: v.default for k, v in inspect.signature(cls).parameters.items()}
+    assert got == want
+    m = cls()
+    assert (m.score, m.thresh, m.sigmoid, m.labels, m.average, m.sample_weight, m.zero_division, m.ignore_index, m.beta) == \
+           (score, .5, True, None, 'macro', None, 'warn', None, 1.)
+    assert inspect.signature(FBetaMulti).parameters['average'].default == 'macro'
+
+def brier_oracle(q, y, w):
+    "Per sample, the squared errors summed over the kept labels; averaged over samples with weights `w`, in float64."
+    keep = y != -1
+    e = (((q - np.where(keep, y, 0))**2)*keep).sum(1)
+    return np.average(e, weights=w)
+
+@pytest.mark.parametrize('sigmoid', [True, False])
+@pytest.mark.parametrize('thresh', [None, .5, .375])
+@pytest.mark.parametrize('weighted', [False, True])
+def test_brier_weighted_masked(sigmoid, thresh, weighted):
+    "BrierScoreMulti with `ignore_index`, weights (some zero) and a threshold at a tie, against NumPy in float64."
+    p, y, w = data(7)
+    x = torch.tensor(logits(p) if sigmoid else p, dtype=torch.float32)
+    xs = x.double().numpy()
+    q = (1/(1+np.exp(-xs)) if sigmoid else xs) if thresh is None else exact_pred(xs, thresh, sigmoid)
+    m = BrierScoreMulti(thresh, sigmoid, sample_weight=torch.tensor(w) if weighted else None, ignore_index=-1)
+    got = float(stream([m], x, torch.tensor(y), 64)[0])
+    want = brier_oracle(q, y, w if weighted else np.ones(len(y)))
+    np.testing.assert_allclose(got, want, rtol=1e-6 if thresh is None else 1e-12)
+    assert m.name == 'brier_score' and BrierScoreMulti(name='b').name == 'b'
+
+def test_brier_defaults():
+    "fastai's signature: thresholded at 0.5 on logits, unless `thresh=None`."
+    assert {k: v.default for k, v in inspect.signature(BrierScoreMulti).parameters.items()} == \
+           dict(thresh=.5, sigmoid=True, sample_weight=None, pos_label=None, ignore_index=None, name=None)
+
+@pytest.mark.parametrize('thresh', [.5, .375, [.25, .5, .75, .375, .625, .125]])
+@pytest.mark.parametrize('sigmoid', [True, False])
+def test_accuracy_multi_ties_and_thresholds(thresh, sigmoid):
+    "The plain function: label-wise accuracy of `prob > thresh` (exactly, at ties), against scikit-learn's Hamming loss."
+    p, y = make_data(3, 150, 6)
+    x = torch.tensor(logits(p) if sigmoid else p, dtype=torch.float32)
+    th = torch.tensor(thresh) if isinstance(thresh, list) else thresh
+    want = 1 - skm.hamming_loss(y, exact_pred(x.double().numpy(), np.asarray(thresh), sigmoid))
+    got = accuracy_multi(x, torch.tensor(y, dtype=torch.float32), th, sigmoid)
+    assert got.dtype == torch.float32
+    np.testing.assert_allclose(float(got), want, rtol=1e-6)
+
+def test_accuracy_multi_shapes():
+    "Any shape fastai's takes: labels on the last dimension, one sample's vector, a stack of batches; NaN scores raise on the CPU."
+    p, y = make_data(4, 60, 5)
+    x, t = torch.tensor(logits(p), dtype=torch.float32), torch.tensor(y, dtype=torch.float32)
+    flat = float(accuracy_multi(x, t))
+    assert float(accuracy_multi(x.view(3, 20, 5), t.view(3, 20, 5))) == flat
+    for i in (0, 7):
+        want = 1 - skm.hamming_loss(y[i:i+1], exact_pred(x[i:i+1].double().numpy(), .5))
+        np.testing.assert_allclose(float(accuracy_multi(x[i], t[i])), want, rtol=1e-6)
+    assert float(accuracy_multi(x[0, 0], t[0, 0])) == float((x[0, 0] > 0) == (t[0, 0] > 0))
+    bad = x.clone(); bad[2, 3] = float('nan')
+    with pytest.raises(ValueError, match='predictions contain NaN'): accuracy_multi(bad, t)  # a GPU returns NaN instead: no sync
+    with pytest.warns(UserWarning, match='thresh=0 with sigmoid=True'): accuracy_multi(x, t, 0.)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error"); accuracy_multi(torch.sigmoid(x), t, 0., sigmoid=False)
+
+@pytest.mark.parametrize('average', ['micro', 'macro', 'weighted', None])
+@pytest.mark.parametrize('sigmoid', [True, False])
+def test_multilabel_stat_scores_masked(average, sigmoid):
+    "`[tp, fp, tn, fn, support]` with `ignore_index`, against scikit-learn's confusion matrices on each class's kept entries."
+    p, y, _ = data(9)
+    x = torch.tensor(logits(p) if sigmoid else p, dtype=torch.float32)
+    d = exact_pred(x.double().numpy(), .375, sigmoid)
+    per = []
+    for j in range(y.shape[1]):
+        k = y[:, j] != -1
+        tn, fp, fn, tp = skm.confusion_matrix(y[k, j], d[k, j], labels=[0, 1]).ravel()
+        per.append([tp, fp, tn, fn, tp + fn])
+    per = np.array(per, dtype=np.float64)
+    want = {None: per, 'micro': per.sum(0), 'macro': per.mean(0), 'weighted': (per*per[:, 4:]).sum(0)/per[:, 4].sum()}[average]
+    got = multilabel_stat_scores(x, torch.tensor(y), .375, sigmoid, average, ignore_index=-1)
+    np.testing.assert_allclose(got.double().numpy(), want, rtol=1e-12)
+    assert inspect.signature(multilabel_stat_scores).parameters['average'].default == 'micro'
+    with pytest.raises(ValueError, match="average must be 'micro', 'macro', 'weighted' or None, got 'samples'"):
+        multilabel_stat_scores(x, torch.tensor(y), average='samples')
