@@ -108,14 +108,14 @@ def test_count_metrics_weighted_masked(seed, n, c, bs, weights, masked, labelled
     mcc = skm.matthews_corrcoef(ys[k], pred[k], sample_weight=Wk) if k.any() and Wk.sum() > 0 else 0.
     close(got[9], 0. if np.isnan(mcc) else mcc, 'mcc')
 
-def rank_ref(kind, y, x, mask, w, av):
-    "AUROC or AP (`kind`) from scikit-learn on the kept entries of positive weight, per label, per sample, or all at once."
+def rank_ref(kind, y, x, mask, w, av, max_fpr=None):
+    "AUROC (partial up to `max_fpr`) or AP (`kind`) from scikit-learn on the kept entries of positive weight, per label, per sample, or all at once."
     n, c = y.shape
     W = np.ones(n) if w is None else w
     keep = ~mask & (W[:, None] > 0)
     def one(yy, xx, ww):
         if kind == 'ap': return skm.average_precision_score(yy, xx, sample_weight=ww) if yy.sum() > 0 else 0.
-        return skm.roc_auc_score(yy, xx, sample_weight=ww) if 0 < yy.sum() < len(yy) else math.nan
+        return skm.roc_auc_score(yy, xx, sample_weight=ww, max_fpr=max_fpr) if 0 < yy.sum() < len(yy) else math.nan
     if av == 'micro':
         k = keep
         return one(y[k], x[k], np.broadcast_to(W[:, None], y.shape)[k]) if k.any() else (0. if kind == 'ap' else math.nan)
@@ -137,11 +137,14 @@ def test_ranking_weighted_masked(seed, n, c, bs, weights, masked, labelled, per_
     mets = [RocAucMulti(sigmoid, av, sample_weight=w, ignore_index=-1) for av in AVGS]
     mets += [APScoreMulti(sigmoid, av, sample_weight=w, ignore_index=-1) for av in AVGS]
     mets += [k(sigmoid, ignore_index=-1, sample_weight=w) for k in (CoverageErrorMulti, LabelRankingAPMulti, RankingLossMulti)]
+    mets += [RocAucMulti(sigmoid, av, sample_weight=w, max_fpr=.3, ignore_index=-1) for av in AVGS]  # partial AUROC (McClish)
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         got = stream(mets, torch.tensor(x), torch.tensor(ym), bs)
         for v, av in zip(got[:5], AVGS): close(v, rank_ref('auroc', y, x, mask, w, av), f'auroc {av}')
         for v, av in zip(got[5:10], AVGS): close(v, rank_ref('ap', y, x, mask, w, av), f'ap {av}')
+        for v, av in zip(got[13:], AVGS): close(v, rank_ref('auroc', y, x, mask, w, av, .3), f'partial auroc {av}')
+    got = got[:13]
     # the label-ranking metrics rank each sample's kept labels; a sample with none kept is trivial (coverage 0, LRAP 1, loss 0).
     # scikit-learn takes one sample at a time; a sample with one kept label is padded with a negative one below every score, which
     # changes none of the three there, so that it still makes a multi-label row
