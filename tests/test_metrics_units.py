@@ -119,3 +119,55 @@ def test_multilabel_stat_scores_masked(average, sigmoid):
     assert inspect.signature(multilabel_stat_scores).parameters['average'].default == 'micro'
     with pytest.raises(ValueError, match="average must be 'micro', 'macro', 'weighted' or None, got 'samples'"):
         multilabel_stat_scores(x, torch.tensor(y), average='samples')
+
+def test_grid():
+    "The binned ranking metrics' grids: a count gives evenly spaced points, a float 1.0 or 2.0 is refused as ambiguous, values are sorted float64."
+    from fastai_mlmetrics.metrics import _grid
+    assert _grid(1).tolist() == [.5] and _grid(3).tolist() == [.25, .5, .75]
+    for v, want in ((.3, [.3]), (1., None), ([.6, .2, 1.], [.2, .6, 1.]), (torch.tensor([.7, .1], dtype=torch.float64), [.1, .7]), (0., [0.])):
+        if want is None:
+            with pytest.raises(TypeError, match=r"thresholds=1.0 is a float: pass 1 \(an int\) for that many evenly spaced thresholds"): _grid(v)
+            continue
+        g = _grid(v)
+        assert g.dtype == torch.float64 and g.ndim == 1 and g.tolist() == want
+    with pytest.raises(TypeError, match=r"thresholds=2.0 is a float"): _grid(2.)
+    with pytest.raises(ValueError, match=r"thresholds=0: pass a positive number of evenly spaced thresholds, or the thresholds themselves"): _grid(0)
+    with pytest.raises(ValueError, match=r"^thresholds=1.5 is outside \[0,1\]"): _grid([.5, 1.5])
+    p, y = make_data(2, 80, 4)
+    x, t = torch.tensor(logits(p), dtype=torch.float32), torch.tensor(y)
+    one = [float(stream([RocAucMulti(thresholds=th)], x, t, 32)[0]) for th in (1, [.5])]
+    assert one[0] == one[1]  # a single cut at 0.5: AUROC of the decision itself
+    with pytest.raises(ValueError, match="sample_weight is not supported with thresholds=: use exact mode"):
+        stream([APScoreMulti(thresholds=10, sample_weight=torch.ones(80))], x, t, 32)
+
+RANKING = [(RocAucMulti, dict(sigmoid=True, average='macro', sample_weight=None, max_fpr=None, thresholds=None, ignore_index=None, name=None)),
+           (APScoreMulti, dict(sigmoid=True, average='macro', pos_label=1, sample_weight=None, thresholds=None, ignore_index=None, name=None)),
+           (CoverageErrorMulti, dict(sigmoid=True, ignore_index=None, sample_weight=None, name=None)),
+           (LabelRankingAPMulti, dict(sigmoid=True, ignore_index=None, sample_weight=None, name=None)),
+           (RankingLossMulti, dict(sigmoid=True, ignore_index=None, sample_weight=None, name=None)),
+           (MatthewsCorrCoefMulti, dict(thresh=.5, sigmoid=True, sample_weight=None, labels=None, ignore_index=None, name=None))]
+
+@pytest.mark.parametrize('cls,want', RANKING)
+def test_other_defaults_and_names(cls, want):
+    "The documented defaults of the ranking and correlation metrics; a `name` given is the Recorder's column."
+    assert {k: v.default for k, v in inspect.signature(cls).parameters.items()} == want
+    m = cls()
+    assert all(getattr(m, k) == v for k, v in want.items() if k not in ('name', 'pos_label'))
+    assert cls(name='mine').name == 'mine'
+
+def test_label_rank_metric_and_score_rows_defaults():
+    "LabelRankMetric ranks label-wise AP by default; score_rows ranks per label by default; a partial AUROC reaches the rows."
+    from fastai_mlmetrics.metrics import LabelRankMetric, ScoresAcc, score_rows
+    assert inspect.signature(LabelRankMetric).parameters['kind'].default == 'lrap' and LabelRankMetric().kind == 'lrap'
+    assert LabelRankMetric().sigmoid is True and LabelRankMetric(name='z').name == 'z'
+    with pytest.raises(ValueError, match="unknown kind 'auc'"): LabelRankMetric('auc')
+    assert inspect.signature(ScoresAcc).parameters['sigmoid'].default is True
+    p, y = make_data(6, 90, 4, ties=False)
+    a = ScoresAcc(); a.update(torch.tensor(logits(p)), torch.tensor(y))
+    s = a.sums()
+    rows, labels = score_rows(s), score_rows(s, 'labels')
+    assert all(torch.equal(rows[k], labels[k]) for k in labels)
+    want = [skm.roc_auc_score(y[:, j], p[:, j], max_fpr=.25) for j in range(4)]
+    np.testing.assert_allclose(score_rows(s, 'labels', max_fpr=.25)['roc_auc'].double().numpy(), want, rtol=1e-12)
+    np.testing.assert_allclose(rows['npos'].double().numpy(), y.sum(0))
+    np.testing.assert_allclose(rows['nneg'].double().numpy(), (1-y).sum(0))
