@@ -2,7 +2,7 @@
 weighted oracle checks) with every argument passed, their documented defaults, the Brier score weighted and masked against NumPy
 in float64, the plain `accuracy_multi` on ties, per-label thresholds and the shapes fastai's takes, and `multilabel_stat_scores`
 with a mask against scikit-learn. A mutation run over `metrics` found each of these passing unchecked (tests/MUTATION.md)."""
-import inspect, warnings, numpy as np, pytest, torch, sklearn.metrics as skm
+import inspect, math, warnings, numpy as np, pytest, torch, sklearn.metrics as skm
 from fastai_mlmetrics.all import *
 from helpers import make_data, logits, stream, exact_pred
 
@@ -171,3 +171,49 @@ def test_label_rank_metric_and_score_rows_defaults():
     np.testing.assert_allclose(score_rows(s, 'labels', max_fpr=.25)['roc_auc'].double().numpy(), want, rtol=1e-12)
     np.testing.assert_allclose(rows['npos'].double().numpy(), y.sum(0))
     np.testing.assert_allclose(rows['nneg'].double().numpy(), (1-y).sum(0))
+
+def rank_warnings(m, x, y):
+    "The value of ranking metric `m` on `x`, `y`, and the texts of the warnings it gave."
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter('always')
+        v = stream([m], x, y, 16)[0]
+    return v, [str(r.message) for r in rec if 'only one class' in str(r.message) or 'no positive' in str(r.message)]
+
+def test_ranking_undefined_rows_named_word_for_word():
+    "Which labels, samples or entries a ranking metric cannot score, and why, word for word; and the value it gives then."
+    rng = np.random.default_rng(8)
+    x = torch.tensor(rng.normal(size=(40, 13)), dtype=torch.float32)
+    y = torch.tensor((rng.random((40, 13)) < .4).astype(np.int64))
+    y[:, [0, 2]] = 0; y[:, 5] = 1  # 0 and 2: no positive; 5: no negative
+    v, w = rank_warnings(APScoreMulti(average='macro'), x, y)
+    assert w == ["ap_macro: labels [0, 2] have no positive: its AP is 0"]
+    ref = [skm.average_precision_score(y[:, j], x[:, j]) if y[:, j].any() else 0. for j in range(13)]
+    np.testing.assert_allclose(float(v), np.mean(ref), rtol=1e-9)
+    v, w = rank_warnings(RocAucMulti(average='macro'), x, y)
+    assert w == ["roc_auc_macro: labels [0, 2, 5] have only one class present: left out of the average"]
+    ok = [j for j in range(13) if j not in (0, 2, 5)]
+    np.testing.assert_allclose(float(v), np.mean([skm.roc_auc_score(y[:, j], x[:, j]) for j in ok]), rtol=1e-9)
+    y2 = y.clone(); y2[:, :12] = 0
+    _, w = rank_warnings(RocAucMulti(average=None), x, y2)
+    assert w == ["roc_auc_per_class: labels [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]... have only one class present: left out of the average"]
+    y3 = y.clone(); y3[:11] = 0
+    _, w = rank_warnings(RocAucMulti(average='samples'), x, y3)
+    assert w == ["roc_auc_samples: samples [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]... have only one class present: left out of the average"]
+    y4 = y.clone(); y4[:10] = 0
+    _, w = rank_warnings(APScoreMulti(average='samples'), x, y4)
+    assert w == ["ap_samples: samples [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] have no positive: its AP is 0"]
+    v, w = rank_warnings(RocAucMulti(average='micro'), x, torch.zeros_like(y))
+    assert w == ["roc_auc_micro: all entries have only one class present: left out of the average"] and math.isnan(float(v))
+    v, w = rank_warnings(APScoreMulti(average='micro'), x, y)
+    assert w == [] and float(v) == pytest.approx(skm.average_precision_score(y.numpy().ravel(), x.numpy().ravel()), rel=1e-9)
+
+@pytest.mark.parametrize('average', ['macro', None])
+def test_ranking_with_no_sample(average):
+    "A validation set of no sample: NaN, one per label with `average=None`."
+    m = RocAucMulti(average=average)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        L = type('L', (), {})(); L.pred, L.y = torch.zeros(0, 4), torch.zeros(0, 4)
+        m.reset(); m.accumulate(L); v = m.value  # one empty batch
+    if average is None: assert v.dtype == torch.float64 and v.shape == (4,) and torch.isnan(v).all()
+    else: assert math.isnan(float(v))
