@@ -40,3 +40,59 @@ def test_through_a_learner(name):
     v = full[0] if isinstance(full, tuple) else full
     np.testing.assert_allclose(res[1], v.double().nanmean().item(), rtol=1e-6, atol=1e-9)
     assert m.name in learn.recorder.metric_names and m.name == re.sub("_+", "_", m.name)
+
+def _masked():
+    "Probabilities on a 1/8 grid (ties at 0.5), 0/1 targets, and the same targets with -1 entries to mask."
+    rng = np.random.default_rng(1)
+    p = rng.integers(0, 9, (90, 5))/8
+    y = (rng.random((90, 5)) < .4).astype(np.int64)
+    return p, y, np.where(rng.random(y.shape) < .2, -1, y)
+
+def test_mask_probabilities_and_names():
+    "`ignore_index` reaches torchmetrics, `sigmoid=False` takes probabilities (ties at the threshold predict negative), and the names."
+    from sklearn.metrics import f1_score
+    p, y, ym = _masked()
+    m = TorchMetric(tmc.MultilabelF1Score, sigmoid=False, ignore_index=-1, average='macro')
+    v = m(torch.tensor(p, dtype=torch.float32), torch.tensor(ym))
+    want = np.mean([f1_score(ym[ym[:, j] != -1, j], (p[ym[:, j] != -1, j] > .5).astype(int)) for j in range(5)])
+    np.testing.assert_allclose(v, want, rtol=1e-6)
+    assert m.name == 'multilabel_f1_score' and TorchMetric(tmc.MultilabelAUROC, name='auc').name == 'auc'
+    assert _snake_all() == {'MultilabelHammingDistance': 'multilabel_hamming_distance', 'MultilabelAUROC': 'multilabel_auroc'}
+    logit = np.log(np.clip(p, 1e-6, 1-1e-6)/(1-np.clip(p, 1e-6, 1-1e-6)))
+    a = TorchMetric(tmc.MultilabelAccuracy)(torch.tensor(logit), torch.tensor(y))
+    np.testing.assert_allclose(a, np.mean((p > .5) == y), rtol=1e-6)
+
+def _snake_all():
+    from fastai_mlmetrics.metrics import _snake
+    return {n: _snake(n) for n in ('MultilabelHammingDistance', 'MultilabelAUROC')}
+
+def test_an_instance_and_its_labels():
+    "An instance is used as built (its arguments check nothing more per batch); a different number of labels is refused."
+    import pickle
+    p, y, _ = _masked()
+    x, t = torch.tensor(p, dtype=torch.float32), torch.tensor(y)
+    inst = tmc.MultilabelF1Score(num_labels=5, average='micro')
+    m = TorchMetric(inst, sigmoid=False)
+    assert m.m is inst and inst.validate_args is False
+    from sklearn.metrics import f1_score
+    np.testing.assert_allclose(m(x, t), f1_score(y, (p > .5).astype(int), average='micro'), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"multilabel_f1_score was built for 5 labels, but the inputs have 4: use a new TorchMetric"):
+        m.reset(); m.update(x[:, :4], t[:, :4])
+    # what export.pkl would hold: no batch's state; a class is rebuilt at the next first batch, an instance is kept, reset
+    k = TorchMetric(tmc.MultilabelF1Score); k(x, t); m(x, t)
+    for a in (k, m):
+        b = pickle.loads(pickle.dumps(a))
+        assert b.flags is None and b.result is None and b._soft is None
+        assert (b.m is None) if a is k else (b.m is not a.m and b.m is b.tm and int(b.m.tp.sum()) == 0)
+    assert m.m is inst and int(inst.tp.sum()) > 0  # pickling changed nothing in the live metric
+
+def test_bad_values_named():
+    "NaN scores, targets that are not 0/1, and probabilities outside [0,1] with sigmoid=False: errors that name them."
+    p, y, _ = _masked()
+    x, t = torch.tensor(p, dtype=torch.float32), torch.tensor(y)
+    bad = x.clone(); bad[3, 1] = float('nan')
+    with pytest.raises(ValueError, match='predictions contain NaN'): TorchMetric(tmc.MultilabelF1Score)(bad, t)
+    with pytest.raises(ValueError, match='targets'): TorchMetric(tmc.MultilabelF1Score)(x, t*2)
+    with pytest.raises(ValueError, match=r'outside \[0,1\]'): TorchMetric(tmc.MultilabelF1Score, sigmoid=False)(x*3, t)
+    with pytest.raises(TypeError, match=r"MultilabelFBetaScore needs beta: pass it to TorchMetric, e.g. TorchMetric\(MultilabelFBetaScore, beta=...\)"):
+        TorchMetric(tmc.MultilabelFBetaScore)
