@@ -217,3 +217,16 @@ def test_ranking_with_no_sample(average):
         m.reset(); m.accumulate(L); v = m.value  # one empty batch
     if average is None: assert v.dtype == torch.float64 and v.shape == (4,) and torch.isnan(v).all()
     else: assert math.isnan(float(v))
+
+def test_rank_metric_refusals_and_defaults():
+    "Built without arguments: exact macro AUROC on logits. A partial AUROC needs 0 < max_fpr <= 1 (1 is the whole curve); binned needs an average over labels."
+    from fastai_mlmetrics.metrics import RankMetric
+    m = RankMetric()
+    assert (m.kind, m.sigmoid, m.average, m.thresholds, m.max_fpr) == ('roc_auc', True, 'macro', None, None)
+    assert RocAucMulti(max_fpr=1).max_fpr is None and RocAucMulti(max_fpr=.5).max_fpr == .5
+    for bad in (0, 1.5, 2, -.1):
+        with pytest.raises(ValueError, match=rf"max_fpr must be in \(0, 1\] \(partial AUROC\), got {bad}"): RocAucMulti(max_fpr=bad)
+    with pytest.raises(ValueError, match=r"max_fpr must be in \(0, 1\]"): RankMetric('ap', max_fpr=.5)
+    for av in ('micro', 'samples'):
+        with pytest.raises(ValueError, match=f"average='{av}' needs exact mode: leave thresholds=None"): RocAucMulti(average=av, thresholds=10)
+    assert FBetaMulti(2.).average == 'macro' and FBetaMulti(2., name='f').name == 'f'
