@@ -16,7 +16,7 @@ import argparse, importlib.util, sys, time, warnings
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
-from common import FLOOR, data
+from common import FLOOR, batches, sync
 
 def load_pkg(src, name):
     "The package `fastai_mlmetrics` of the source tree `src`, imported under the module name `name`."
@@ -25,10 +25,6 @@ def load_pkg(src, name):
     mod = importlib.util.module_from_spec(spec); sys.modules[name] = mod; spec.loader.exec_module(mod)
     for m in ('core', 'stats', 'metrics', 'sweep'): importlib.import_module(f'{name}.{m}')
     return mod
-
-def batches(n, c, bs=256, seed=0, device='cpu'):
-    "The benchmarks' data (`common.data`, as the learners validate it), in batches, on `device`."
-    return list(zip(*(t.to(device).split(bs) for t in data(n, c, seed))))
 
 def configs(pkgs, c):
     "name -> a function that runs one validation pass over the batches and returns a value to keep."
@@ -66,13 +62,12 @@ def main():
     import fastai_mlmetrics, fastai_mlmetrics.metrics, fastai_mlmetrics.sweep  # noqa: F401
     pkgs = {'': fastai_mlmetrics} | ({' before': load_pkg(a.before, 'fmm_before')} if a.before else {})
     bs = batches(a.n, a.c, a.bs, device=a.device)
-    sync = torch.cuda.synchronize if a.device != 'cpu' else (lambda: None)
     cfg = configs(pkgs, a.c)
     best = {k: float('inf') for k in cfg}
     for f in cfg.values(): f(bs[:2])  # warm up every path once
     for _ in range(a.rounds):
         for k,f in cfg.items():
-            sync(); t = time.perf_counter(); f(bs); sync(); best[k] = min(best[k], time.perf_counter()-t)
+            sync(a.device); t = time.perf_counter(); f(bs); sync(a.device); best[k] = min(best[k], time.perf_counter()-t)
     where = f"{torch.get_num_threads()} threads" if a.device == 'cpu' else torch.cuda.get_device_name()
     print(f"{len(bs)} batches of {bs[0][0].shape[0]} x {a.c:,} float32 logits (N={a.n:,}), {where}, best of {a.rounds} rounds")
     print(f"{'':42}{'s':>8}{'x decision pass':>17}")

@@ -5,9 +5,9 @@ from torch import nn
 
 DEVICE = os.environ.get('BENCH_DEVICE', 'cpu')  # set by `cli`'s --device, so that the configurations' processes inherit it
 
-def sync():
-    "Wait for the device's queued work, so that a wall-clock time on a GPU holds what it launched."
-    if DEVICE != 'cpu': torch.cuda.synchronize()
+def sync(device=None):
+    "Wait for the queued work of `device` (default: the benchmark's), so that a wall-clock time on a GPU holds what it launched."
+    if (device or DEVICE) != 'cpu': torch.cuda.synchronize()
 
 class Ident(nn.Module):
     "Returns its input: the validation predictions are exactly the stored logits."
@@ -20,12 +20,16 @@ def data(n, c, seed=0):
     x = torch.randn(n, c, generator=g)
     return x, (torch.rand(n, c, generator=g) < torch.sigmoid(2*x - 6)).float()
 
+def batches(n, c, bs=256, seed=0, device=None):
+    "The benchmarks' data (`data`, as the learners validate it), in batches, on `device` (default: the benchmark's)."
+    return list(zip(*(t.to(device or DEVICE).split(bs) for t in data(n, c, seed))))
+
 FLOOR = {'read': lambda x, y: x.sum(), 'decision': lambda x, y: ((x > 0) & (y > 0)).sum(0)}  # one batch's read pass and decision pass (at logit 0)
 
 def floor(n, c, bs=256, reps=5, seed=0):
     """The floor over the benchmark's batches, in this process: seconds of one read pass (`x.sum()` per batch) and of one
     decision pass (`((x > 0) & (y > 0)).sum(0)` per batch), each the best of `reps`."""
-    bat = list(zip(*(t.to(DEVICE).split(bs) for t in data(n, c, seed))))
+    bat = batches(n, c, bs, seed)
     def best(f):
         ts = []
         for _ in range(reps):
