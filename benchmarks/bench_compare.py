@@ -25,7 +25,7 @@ def main():
     a = ap.parse_args()
     torch.set_num_threads(2)
     from fastai_mlmetrics.all import ThresholdSweep, compare
-    from fastai_mlmetrics.sweep import _nested_global, _fold_values, _others_table, _global_sels, _class_sels, _shrunk_sels
+    from fastai_mlmetrics.choose import _nested_global, _fold_values, _others_table, _global_sels, _class_sels, _shrunk_sels
     n, c = a.n, a.c
     fl = floor(n, c, reps=a.reps)
     # the sweep: its whole event time, then the pieces the comparisons added, on the same per-fold counts and kept bins

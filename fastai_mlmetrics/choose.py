@@ -1,4 +1,4 @@
-"""What is decided from the sweep's counts: thresholds certified to keep a floor, with a stated confidence.
+"""What is decided from the sweep's counts: thresholds certified to keep a floor, with a stated confidence; paired comparisons; and the rules that choose the thresholds to ship, cross-fitted.
 
 Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/choose.html.md"""
 
@@ -15,6 +15,7 @@ from scipy.special import betainc
 from .core import check_thresh, prep
 from .metrics import cut_for
 from .stats import BootCounts, boot_scores, boot_ap, poisson_weights
+from .stats import _per_sample, _prf, _cols, _from_sums, _from_class_sums
 
 # %% auto #0
 __all__ = ['compare_metrics', 'successes', 'rate', 'best_point', 'cp_lower', 'min_trials', 'passes', 'fixed_sequence',
@@ -45,9 +46,9 @@ def best_point(tp, fp, fn, tn, # counts `[...,T]` at each threshold of an ascend
                allowed:np.ndarray, # bool `[...,T]`: the thresholds to choose from
               )->np.ndarray:
     "Per row, among the `allowed` thresholds: the best other rate, then the best `con`, then the lowest threshold (-1: none allowed)."
-    return _best(rate(con, tp, fp, fn, tn), rate('precision' if con=='recall' else 'recall', tp, fp, fn, tn), allowed)
+    return _best_allowed(rate(con, tp, fp, fn, tn), rate('precision' if con=='recall' else 'recall', tp, fp, fn, tn), allowed)
 
-def _best(a, b, allowed)->np.ndarray:
+def _best_allowed(a, b, allowed)->np.ndarray:
     "Per row, among the `allowed` entries: the best `b` (NaN: worst), then the best `a`, then the lowest index (-1: none allowed)."
     top = lambda v,m: m & np.isclose(v, np.where(m, v, -np.inf).max(-1, keepdims=True), rtol=0, atol=1e-12)
     cand = top(np.where(allowed, a, -np.inf), top(np.nan_to_num(b, nan=-1.), allowed))
@@ -201,7 +202,7 @@ def certified_samplewise(rate_sum, # per-sample sums of the rate held at the flo
     n = np.asarray(n, np.float64)[...,None]
     p = hb_pvalue(n-R, n, 1-floor)
     cert = fixed_sequence(p<=1-confidence, 0, False) if con=='recall' else holm(p, 1-confidence)
-    return _best(R/np.where(n>0, n, 1), O/np.where(n>0, n, 1), cert),cert
+    return _best_allowed(R/np.where(n>0, n, 1), O/np.where(n>0, n, 1), cert),cert
 
 def samples_needed(rate_sum, other_sum, n, con:str, floor:float, confidence:float=0.9, # as `certified_samplewise`
                    most:float=1000, # the largest multiple of the data tried
@@ -337,3 +338,130 @@ def compare(self:Learner, other:Learner, # model a (this learner) and model b
     res = compare(pa, pb, ta, th(self), th(other), True, ci, boot, seed, metrics)
     res.attrs['tuned_on_validation'] = tuned
     return res
+
+# %% ../nbs/09_choose.ipynb #rul0cd01
+def _choose(v:np.ndarray, ths:np.ndarray, lower=False)->np.ndarray:
+    "Index of the best value along the last axis, ties (to 1e-12) broken toward the threshold nearest 0.5; NaN is never best."
+    v = np.where(np.isnan(v), -np.inf, -v if lower else v)
+    cand = np.isclose(v, v.max(-1, keepdims=True), rtol=0, atol=1e-12)
+    return np.where(cand, np.abs(ths-0.5), np.inf).argmin(-1)
+
+def _best(vals:np.ndarray, ths:np.ndarray, lower=False)->int:
+    "Index of the best value, ties broken toward the threshold nearest 0.5."
+    return int(_choose(np.asarray(vals, dtype=np.float64), ths, lower))
+
+def _others(a:np.ndarray)->np.ndarray:
+    "Per fold (dim 0), the sum over the other folds."
+    return a.sum(0, keepdims=True)-a
+
+def _pick(a:np.ndarray, sel:np.ndarray)->np.ndarray:
+    "`a[k,c,sel[k,c]]`, `[K,C]`."
+    return np.take_along_axis(a, sel[...,None], -1)[...,0]
+
+def _at(F:tuple, sel:np.ndarray)->tuple:
+    "Each fold's counts `[K,C,1]` and per-sample sums `[K,4,1]` of the decisions at threshold index `sel[k,c]` (the sums NaN at per-class thresholds)."
+    counts,s,_ = F
+    sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1) if (sel==sel[:,:1]).all() else np.full((len(s),4,1), np.nan)
+    return [_pick(a, sel)[...,None] for a in counts],sv
+
+def _pooled(m:str, F:tuple, sel:np.ndarray, zd)->float:
+    "`m` of the decisions at threshold index `sel[k,c]` in fold k for class c, pooled over the folds; NaN for a per-sample metric at per-class thresholds."
+    c,sv = _at(F, sel)
+    return float(_cols(*(a.sum(0) for a in c), sv.sum(0), F[2].sum(), zd, only=m)[0])
+
+def _fold_values(m:str, F:tuple, sel:np.ndarray, zd)->np.ndarray:
+    "`m` of each fold's own decisions at threshold index `sel[k,c]`, `[K]`; NaN for a per-sample metric at per-class thresholds."
+    c,sv = _at(F, sel)
+    return _cols(*c, sv, F[2], zd, only=m)[:,0]
+
+def _nested_global(m:str, F:tuple, ths:np.ndarray, zd)->np.ndarray:
+    "`[K,K]`: entry (k,j) is `m` on fold j at the global threshold chosen on the folds other than j and k (NaN where j is k): fold k's data never touches row k."
+    counts,s,n = F
+    K,C = counts[0].shape[:2]
+    tot,out = [a.sum(0) for a in counts],np.full((K,K), np.nan)
+    for k in range(K):  # every j at once: all the data less folds j and k
+        rest = _cols(*(t[None]-a-a[k][None] for t,a in zip(tot,counts)), s.sum(0)[None]-s-s[k][None], n.sum()-n-n[k], zd, only=m)
+        out[k] = _fold_values(m, F, np.repeat(_choose(rest, ths, m=='hamming')[:,None], C, 1), zd)
+        out[k,k] = np.nan
+    return out
+
+def _best_rule(cv:pd.Series, lower:bool=False)->str:
+    "The rule with the best held-out value (`lower`: the lowest), ties to the simpler."
+    r = cv.reindex([n for n in _rule_names if n in cv.index])
+    v = r.to_numpy(dtype=np.float64)
+    v = np.where(np.isnan(v), -np.inf, -v if lower else v)
+    return r.index[int(np.flatnonzero(np.isclose(v, v.max(), rtol=0, atol=1e-12))[0])]
+
+def _paired(a:dict|None, b:dict|None)->tuple:
+    "`a`'s shipped value minus `b`'s and the standard error of that difference from their paired replicates (NaN where they do not pair)."
+    if a is None or b is None or len(a['reps'])!=len(b['reps']) or not np.array_equal(a['n'], b['n']): return math.nan,math.nan
+    return a['cv']-b['cv'],_se(np.asarray(a['reps'])-np.asarray(b['reps']))
+
+def _others_table(F:tuple, zd)->dict:
+    "Every sweep metric at every threshold, per fold on the other folds, `[K,T]`."
+    counts,s,n = F
+    return _cols(*(_others(a) for a in counts), _others(s), n.sum()-n, zd)
+
+def _global_sels(m:str, others:dict, tab:pd.DataFrame, ths, C:int)->tuple:
+    "The grid threshold best for `m`: per fold, chosen on the other folds (`_others_table`), and chosen on all (`tab`); as indices `[K,C]`."
+    lo = m=='hamming'
+    cv,ins = _choose(others[m], ths, lo),_choose(tab[m].to_numpy(), ths, lo)
+    return np.repeat(cv[:,None], C, 1),np.full((len(cv),C), ins)
+
+def _rechosen(st, m:str, rules:list, ths:np.ndarray, zd, shrink:float, Rc:int)->dict:
+    "Per rule of `rules`: the held-out `m` under bootstrap replicates, the rule chosen again inside each, on that replicate's other folds, `[R']`; a rule that cannot be redone is left out."
+    lo,out,g = m=='hamming',{},None
+    if st.b is not None and ('global' in rules or 'shrunk' in rules):  # the global choice from the per-fold bootstrap sums: every replicate
+        b,bn = st.b.cpu().double().numpy(),st.bn.cpu().double().numpy()  # [K,R,m,T], [K,R]
+        g = _choose(_from_sums(m, np.moveaxis(b.sum(0)-b, -1, -2), (bn.sum(0)-bn)[...,None], zd), ths, lo).T  # [R,K]
+        if 'global' in rules: out['global'] = _from_sums(m, np.take_along_axis(b, g.T[:,:,None,None], -1)[...,0].sum(0), bn.sum(0), zd)
+    if Rc<2 or not st.codes or not ({'shrunk','per_class'} & set(rules) or ('global' in rules and g is None)): return out
+    cc = st.boot_class_counts(Rc)  # [Rc,K,C,T] each
+    O = tuple(a.sum(1, keepdims=True)-a for a in cc)  # per replicate and fold: the other folds
+    def value(sel):  # the held-out m under each replicate, at its thresholds sel [Rc,K,C]
+        if m in _per_sample: return st.replicate_values(sel)
+        return _cols(*(np.take_along_axis(a, sel[...,None], -1)[...,0].sum(1)[...,None] for a in cc), None, None, zd, only=m)[...,0]
+    if g is None:  # a macro monitor: the global choice from the replicates' class counts
+        g = _choose(_cols(*O, None, None, zd, only=m), ths, lo)
+        if 'global' in rules: out['global'] = value(np.repeat(g[...,None], cc[0].shape[2], -1))
+    pc = _choose(_prf('f1', *O[:3], zd), ths)  # [Rc,K,C]
+    if 'per_class' in rules: out['per_class'] = value(pc)
+    if 'shrunk' in rules: out['shrunk'] = value(_pull(pc, g[:Rc,:,None], O[0][...,0]+O[2][...,0], ths, shrink))  # as `_shrunk_sels`, on the replicate's counts
+    return out
+
+def _class_sels(F:tuple, ths, zd)->tuple:
+    "Each class's best-F1 grid threshold: per fold, chosen on the other folds, and chosen on all; as indices `[K,C]`."
+    (tp,fp,fn,_),_,_ = F
+    cv = _choose(_prf('f1', *(_others(a) for a in (tp,fp,fn)), zd), ths)
+    return cv,np.broadcast_to(_choose(_prf('f1', tp.sum(0), fp.sum(0), fn.sum(0), zd), ths), cv.shape).copy()
+
+def _shrunk_sels(F:tuple, cls:tuple, glob:tuple, ths:np.ndarray, lam:float)->tuple:
+    "Each class's F1 threshold pulled toward the global one by `lam` pseudo-positives, snapped to the grid: per fold (chosen on the other folds) and on all; as indices `[K,C]`."
+    (tp,_,fn,_),_,_ = F
+    n = tp[...,0]+fn[...,0]  # each class's positives per fold, [K,C]
+    return _pull(cls[0], glob[0], _others(n), ths, lam),_pull(cls[1], glob[1], np.broadcast_to(n.sum(0), n.shape), ths, lam)
+
+def _pull(c:np.ndarray, g:np.ndarray, n:np.ndarray, ths:np.ndarray, lam:float)->np.ndarray:
+    "Threshold indices `c` pulled toward `g` (broadcast) by `lam` pseudo-positives against each class's `n` positives, `(n*t_class + lam*t_global)/(n+lam)`, snapped to the grid: a class with few positives keeps near the global threshold."
+    t = (n*ths[c] + lam*ths[g])/(n+lam)
+    return np.abs(t[...,None]-ths).argmin(-1)
+
+def _pooled_class_f1(F:tuple, sel:np.ndarray, zd)->np.ndarray:
+    "Each class's F1 of the decisions at `sel[k,c]`, pooled over the folds, `[C]`."
+    (tp,fp,fn,_),_,_ = F
+    return _prf('f1', *(_pick(a, sel).sum(0) for a in (tp,fp,fn)), zd)
+
+def _fixed_sel(thresh, ths:np.ndarray, K:int, C:int)->np.ndarray|None:
+    "Indices `[K,C]` of a learner's threshold (scalar or per class) on the grid, or `None` when one lies off it."
+    t = np.broadcast_to(np.asarray(thresh.cpu() if isinstance(thresh, Tensor) else thresh, dtype=np.float64), (C,))
+    d = np.abs(t[:,None]-ths[None])
+    i = d.argmin(1)
+    return np.repeat(i[None], K, 0) if (d[np.arange(C),i] < 1e-7).all() else None
+
+_rule_names = ('fixed','global','shrunk','per_class')  # simplest first
+
+def _se(v:np.ndarray)->float:
+    "Bootstrap standard error: the standard deviation of the replicates (NaN with fewer than two)."
+    v = v[~np.isnan(v)]
+    return float(v.std(ddof=1)) if len(v)>1 else math.nan
+

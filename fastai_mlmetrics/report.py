@@ -18,7 +18,8 @@ from .stats import *
 from .metrics import *
 from .metrics import ScoresAcc, RankMetric, StatScores, cut_for
 from .distributed import world
-from .sweep import SweepStats, ThresholdSweep, _best
+from .sweep import SweepStats, ThresholdSweep
+from .choose import _best
 
 # %% auto #0
 __all__ = ['baselines', 'multilabel_report', 'metric_problems', 'check_metrics', 'CheckMetricsCallback']

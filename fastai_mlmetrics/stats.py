@@ -1,4 +1,4 @@
-"""On-device kernels: thresholded counts, tie-aware ranking groups, and the one-pass threshold histogram.
+"""On-device kernels: thresholded counts, tie-aware ranking groups, the one-pass threshold histogram, and the table of metrics read from counts.
 
 Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/stats.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/stats.html.md"""
 
 # %% ../nbs/01_stats.ipynb #0a0c35c8
 from __future__ import annotations
-import functools, itertools, math, warnings, torch
+import functools, itertools, math, warnings, numpy as np, torch
 from fractions import Fraction
 from torch import Tensor
 from sklearn.exceptions import UndefinedMetricWarning
@@ -449,3 +449,48 @@ def boot_ap(scores:Tensor, # `[N,C]` scores (logits or probabilities: only their
         t = (wp.to(ft)*safe_div(tpw.to(ft), allw.to(ft))*2**32).round_()
         out[:,c] = safe_div(t.sum(1)/2**32, wp.to(ft).sum(1), math.nan)
     return out
+
+# %% ../nbs/01_stats.ipynb #tbl0cd01
+_per_sample = {'precision_samples':0,'recall_samples':1,'f1_samples':2,'exact_match':3}  # rows of the per-sample sums
+
+def _sdiv(a, b, zd=0.):
+    "`a/b` in float64 NumPy, `zd` where `b` is 0."
+    a,b = np.asarray(a, dtype=np.float64),np.asarray(b, dtype=np.float64)
+    return np.where(b!=0, a/np.where(b!=0, b, 1), zd)
+
+def _prf(kind:str, tp, fp, fn, zd):
+    "Precision, recall or F1 (`kind`) from (weighted) counts, elementwise, in float64 NumPy."
+    return _sdiv(*{'f1':(2*tp,2*tp+fp+fn), 'precision':(tp,tp+fp), 'recall':(tp,tp+fn)}[kind], zd)
+
+def _cols(tp, fp, fn, tn, s, n, zd,
+          only:str|None=None, # just this metric: the value itself, not a dict
+         ):
+    "Every sweep metric, `[...,T]`, from per-class counts `[...,C,T]`, per-sample score sums `[...,4,T]` and sample counts `[...]`."
+    tot = functools.cache(lambda: tuple(a.sum(-2) for a in (tp,fp,fn,tn)))  # the micro sums, when a metric needs them
+    sm = lambda q: _sdiv(s[...,q,:], np.asarray(n)[...,None], np.nan)
+    mic,mac = (lambda k: _prf(k, *tot()[:3], zd)),(lambda k: _prf(k, tp, fp, fn, zd).mean(-2))
+    ent = lambda i: _sdiv(sum(tot()[j] for j in i), sum(tot()), np.nan)
+    f = dict(f1_samples=lambda: sm(2), f1_micro=lambda: mic('f1'), f1_macro=lambda: mac('f1'),
+        precision_samples=lambda: sm(0), precision_micro=lambda: mic('precision'), precision_macro=lambda: mac('precision'),
+        recall_samples=lambda: sm(1), recall_micro=lambda: mic('recall'), recall_macro=lambda: mac('recall'),
+        accuracy=lambda: ent((0,3)), exact_match=lambda: sm(3), hamming=lambda: ent((1,2)))
+    return f[only]() if only else {k:v() for k,v in f.items()}
+
+def _ingredients(monitor, tp, fp, fn, tn, q)->Tensor|None:
+    "Per-sample quantities `[B,m,...]` whose (weighted) sums give `monitor`; `None` for a macro average, which needs per-class sums."
+    if monitor in _per_sample: return q[:,[_per_sample[monitor]]]
+    if monitor.endswith('_micro'): return torch.stack([tp,fp,fn], 1)
+    if monitor in ('accuracy','hamming'): return torch.stack([fp+fn,tp+fp+fn+tn], 1)
+
+def _from_sums(monitor, v, n, zd):
+    "`monitor` from (weighted) sums `v` `[...,m]` of its `_ingredients` over samples of total weight `n` `[...]`."
+    if monitor in _per_sample: return _sdiv(v[...,0], n, np.nan)
+    if monitor.endswith('_micro'):
+        return _prf(monitor.split('_')[0], v[...,0], v[...,1], v[...,2], zd)
+    e = _sdiv(v[...,0], v[...,1], np.nan)
+    return e if monitor=='hamming' else 1-e
+
+def _from_class_sums(monitor, tp, fp, fn, zd):
+    "A macro-averaged `monitor` from (weighted) per-class counts `[...,C]`."
+    return _prf(monitor.split('_')[0], tp, fp, fn, zd).mean(-1)
+

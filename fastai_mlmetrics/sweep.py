@@ -1,4 +1,4 @@
-"""`ThresholdSweep`: F1, accuracy and exact match at every threshold, every epoch, on the device, and the threshold to ship.
+"""`ThresholdSweep`: F1, accuracy and exact match at every threshold, every epoch, on the device, and the threshold to ship (the rules that choose it live in `choose`).
 
 Docs: https://fastai-mlmetrics.github.io/fastai_mlmetrics/sweep.html.md"""
 
@@ -13,11 +13,12 @@ from fastai.callback.core import Callback, GatherPredsCallback
 from fastai.callback.tracker import SaveModelCallback
 from .core import *
 from .stats import *
-from .stats import _hist, _fixed_point, _sample_q, _wsum01
+from .stats import _hist, _fixed_point, _sample_q, _wsum01, _per_sample, _sdiv, _prf, _cols, _ingredients, _from_sums, _from_class_sums
 from .metrics import _grid, check_once
 from .distributed import *
 from .choose import certified_points, best_point, needed, rate, successes, cp_lower, certified_samplewise, hb_lower, samples_needed
-from .choose import _best as _best_of
+from .choose import (_choose, _best, _others, _pick, _best_allowed, _at, _pooled, _fold_values, _nested_global, _best_rule, _paired, _others_table,
+    _global_sels, _rechosen, _class_sels, _shrunk_sels, _pooled_class_f1, _fixed_sel, _rule_names, _se)
 
 # %% auto #0
 __all__ = ['sweep_metrics', 'SweepStats', 'ThresholdSweep']
@@ -25,49 +26,6 @@ __all__ = ['sweep_metrics', 'SweepStats', 'ThresholdSweep']
 # %% ../nbs/03_sweep.ipynb #a93bc67f
 sweep_metrics = ('f1_samples','f1_micro','f1_macro','precision_samples','precision_micro','precision_macro',
                  'recall_samples','recall_micro','recall_macro','accuracy','exact_match','hamming')
-_per_sample = {'precision_samples':0,'recall_samples':1,'f1_samples':2,'exact_match':3}  # rows of the per-sample sums
-
-def _sdiv(a, b, zd=0.):
-    "`a/b` in float64 NumPy, `zd` where `b` is 0."
-    a,b = np.asarray(a, dtype=np.float64),np.asarray(b, dtype=np.float64)
-    return np.where(b!=0, a/np.where(b!=0, b, 1), zd)
-
-def _prf(kind:str, tp, fp, fn, zd):
-    "Precision, recall or F1 (`kind`) from (weighted) counts, elementwise, in float64 NumPy."
-    return _sdiv(*{'f1':(2*tp,2*tp+fp+fn), 'precision':(tp,tp+fp), 'recall':(tp,tp+fn)}[kind], zd)
-
-def _cols(tp, fp, fn, tn, s, n, zd,
-          only:str|None=None, # just this metric: the value itself, not a dict
-         ):
-    "Every sweep metric, `[...,T]`, from per-class counts `[...,C,T]`, per-sample score sums `[...,4,T]` and sample counts `[...]`."
-    tot = functools.cache(lambda: tuple(a.sum(-2) for a in (tp,fp,fn,tn)))  # the micro sums, when a metric needs them
-    sm = lambda q: _sdiv(s[...,q,:], np.asarray(n)[...,None], np.nan)
-    mic,mac = (lambda k: _prf(k, *tot()[:3], zd)),(lambda k: _prf(k, tp, fp, fn, zd).mean(-2))
-    ent = lambda i: _sdiv(sum(tot()[j] for j in i), sum(tot()), np.nan)
-    f = dict(f1_samples=lambda: sm(2), f1_micro=lambda: mic('f1'), f1_macro=lambda: mac('f1'),
-        precision_samples=lambda: sm(0), precision_micro=lambda: mic('precision'), precision_macro=lambda: mac('precision'),
-        recall_samples=lambda: sm(1), recall_micro=lambda: mic('recall'), recall_macro=lambda: mac('recall'),
-        accuracy=lambda: ent((0,3)), exact_match=lambda: sm(3), hamming=lambda: ent((1,2)))
-    return f[only]() if only else {k:v() for k,v in f.items()}
-
-def _ingredients(monitor, tp, fp, fn, tn, q)->Tensor|None:
-    "Per-sample quantities `[B,m,...]` whose (weighted) sums give `monitor`; `None` for a macro average, which needs per-class sums."
-    if monitor in _per_sample: return q[:,[_per_sample[monitor]]]
-    if monitor.endswith('_micro'): return torch.stack([tp,fp,fn], 1)
-    if monitor in ('accuracy','hamming'): return torch.stack([fp+fn,tp+fp+fn+tn], 1)
-
-def _from_sums(monitor, v, n, zd):
-    "`monitor` from (weighted) sums `v` `[...,m]` of its `_ingredients` over samples of total weight `n` `[...]`."
-    if monitor in _per_sample: return _sdiv(v[...,0], n, np.nan)
-    if monitor.endswith('_micro'):
-        return _prf(monitor.split('_')[0], v[...,0], v[...,1], v[...,2], zd)
-    e = _sdiv(v[...,0], v[...,1], np.nan)
-    return e if monitor=='hamming' else 1-e
-
-def _from_class_sums(monitor, tp, fp, fn, zd):
-    "A macro-averaged `monitor` from (weighted) per-class counts `[...,C]`."
-    return _prf(monitor.split('_')[0], tp, fp, fn, zd).mean(-1)
-
 def _fold_sums(W:Tensor, v:Tensor, fold:Tensor, K:int,
                split:bool|None=None, # one product per fold; default: on the CPU
               )->tuple:
@@ -267,126 +225,6 @@ class SweepStats:
 
 
 # %% ../nbs/03_sweep.ipynb #6827dd4c
-def _choose(v:np.ndarray, ths:np.ndarray, lower=False)->np.ndarray:
-    "Index of the best value along the last axis, ties (to 1e-12) broken toward the threshold nearest 0.5; NaN is never best."
-    v = np.where(np.isnan(v), -np.inf, -v if lower else v)
-    cand = np.isclose(v, v.max(-1, keepdims=True), rtol=0, atol=1e-12)
-    return np.where(cand, np.abs(ths-0.5), np.inf).argmin(-1)
-
-def _best(vals:np.ndarray, ths:np.ndarray, lower=False)->int:
-    "Index of the best value, ties broken toward the threshold nearest 0.5."
-    return int(_choose(np.asarray(vals, dtype=np.float64), ths, lower))
-
-def _others(a:np.ndarray)->np.ndarray:
-    "Per fold (dim 0), the sum over the other folds."
-    return a.sum(0, keepdims=True)-a
-
-def _pick(a:np.ndarray, sel:np.ndarray)->np.ndarray:
-    "`a[k,c,sel[k,c]]`, `[K,C]`."
-    return np.take_along_axis(a, sel[...,None], -1)[...,0]
-
-def _at(F:tuple, sel:np.ndarray)->tuple:
-    "Each fold's counts `[K,C,1]` and per-sample sums `[K,4,1]` of the decisions at threshold index `sel[k,c]` (the sums NaN at per-class thresholds)."
-    counts,s,_ = F
-    sv = np.take_along_axis(s, np.broadcast_to(sel[:,None,:1], (len(s),4,1)), -1) if (sel==sel[:,:1]).all() else np.full((len(s),4,1), np.nan)
-    return [_pick(a, sel)[...,None] for a in counts],sv
-
-def _pooled(m:str, F:tuple, sel:np.ndarray, zd)->float:
-    "`m` of the decisions at threshold index `sel[k,c]` in fold k for class c, pooled over the folds; NaN for a per-sample metric at per-class thresholds."
-    c,sv = _at(F, sel)
-    return float(_cols(*(a.sum(0) for a in c), sv.sum(0), F[2].sum(), zd, only=m)[0])
-
-def _fold_values(m:str, F:tuple, sel:np.ndarray, zd)->np.ndarray:
-    "`m` of each fold's own decisions at threshold index `sel[k,c]`, `[K]`; NaN for a per-sample metric at per-class thresholds."
-    c,sv = _at(F, sel)
-    return _cols(*c, sv, F[2], zd, only=m)[:,0]
-
-def _nested_global(m:str, F:tuple, ths:np.ndarray, zd)->np.ndarray:
-    "`[K,K]`: entry (k,j) is `m` on fold j at the global threshold chosen on the folds other than j and k (NaN where j is k): fold k's data never touches row k."
-    counts,s,n = F
-    K,C = counts[0].shape[:2]
-    tot,out = [a.sum(0) for a in counts],np.full((K,K), np.nan)
-    for k in range(K):  # every j at once: all the data less folds j and k
-        rest = _cols(*(t[None]-a-a[k][None] for t,a in zip(tot,counts)), s.sum(0)[None]-s-s[k][None], n.sum()-n-n[k], zd, only=m)
-        out[k] = _fold_values(m, F, np.repeat(_choose(rest, ths, m=='hamming')[:,None], C, 1), zd)
-        out[k,k] = np.nan
-    return out
-
-def _best_rule(cv:pd.Series, lower:bool=False)->str:
-    "The rule with the best held-out value (`lower`: the lowest), ties to the simpler."
-    r = cv.reindex([n for n in _rule_names if n in cv.index])
-    v = r.to_numpy(dtype=np.float64)
-    v = np.where(np.isnan(v), -np.inf, -v if lower else v)
-    return r.index[int(np.flatnonzero(np.isclose(v, v.max(), rtol=0, atol=1e-12))[0])]
-
-def _paired(a:dict|None, b:dict|None)->tuple:
-    "`a`'s shipped value minus `b`'s and the standard error of that difference from their paired replicates (NaN where they do not pair)."
-    if a is None or b is None or len(a['reps'])!=len(b['reps']) or not np.array_equal(a['n'], b['n']): return math.nan,math.nan
-    return a['cv']-b['cv'],_se(np.asarray(a['reps'])-np.asarray(b['reps']))
-
-def _others_table(F:tuple, zd)->dict:
-    "Every sweep metric at every threshold, per fold on the other folds, `[K,T]`."
-    counts,s,n = F
-    return _cols(*(_others(a) for a in counts), _others(s), n.sum()-n, zd)
-
-def _global_sels(m:str, others:dict, tab:pd.DataFrame, ths, C:int)->tuple:
-    "The grid threshold best for `m`: per fold, chosen on the other folds (`_others_table`), and chosen on all (`tab`); as indices `[K,C]`."
-    lo = m=='hamming'
-    cv,ins = _choose(others[m], ths, lo),_choose(tab[m].to_numpy(), ths, lo)
-    return np.repeat(cv[:,None], C, 1),np.full((len(cv),C), ins)
-
-def _rechosen(st, m:str, rules:list, ths:np.ndarray, zd, shrink:float, Rc:int)->dict:
-    "Per rule of `rules`: the held-out `m` under bootstrap replicates, the rule chosen again inside each, on that replicate's other folds, `[R']`; a rule that cannot be redone is left out."
-    lo,out,g = m=='hamming',{},None
-    if st.b is not None and ('global' in rules or 'shrunk' in rules):  # the global choice from the per-fold bootstrap sums: every replicate
-        b,bn = st.b.cpu().double().numpy(),st.bn.cpu().double().numpy()  # [K,R,m,T], [K,R]
-        g = _choose(_from_sums(m, np.moveaxis(b.sum(0)-b, -1, -2), (bn.sum(0)-bn)[...,None], zd), ths, lo).T  # [R,K]
-        if 'global' in rules: out['global'] = _from_sums(m, np.take_along_axis(b, g.T[:,:,None,None], -1)[...,0].sum(0), bn.sum(0), zd)
-    if Rc<2 or not st.codes or not ({'shrunk','per_class'} & set(rules) or ('global' in rules and g is None)): return out
-    cc = st.boot_class_counts(Rc)  # [Rc,K,C,T] each
-    O = tuple(a.sum(1, keepdims=True)-a for a in cc)  # per replicate and fold: the other folds
-    def value(sel):  # the held-out m under each replicate, at its thresholds sel [Rc,K,C]
-        if m in _per_sample: return st.replicate_values(sel)
-        return _cols(*(np.take_along_axis(a, sel[...,None], -1)[...,0].sum(1)[...,None] for a in cc), None, None, zd, only=m)[...,0]
-    if g is None:  # a macro monitor: the global choice from the replicates' class counts
-        g = _choose(_cols(*O, None, None, zd, only=m), ths, lo)
-        if 'global' in rules: out['global'] = value(np.repeat(g[...,None], cc[0].shape[2], -1))
-    pc = _choose(_prf('f1', *O[:3], zd), ths)  # [Rc,K,C]
-    if 'per_class' in rules: out['per_class'] = value(pc)
-    if 'shrunk' in rules: out['shrunk'] = value(_pull(pc, g[:Rc,:,None], O[0][...,0]+O[2][...,0], ths, shrink))  # as `_shrunk_sels`, on the replicate's counts
-    return out
-
-def _class_sels(F:tuple, ths, zd)->tuple:
-    "Each class's best-F1 grid threshold: per fold, chosen on the other folds, and chosen on all; as indices `[K,C]`."
-    (tp,fp,fn,_),_,_ = F
-    cv = _choose(_prf('f1', *(_others(a) for a in (tp,fp,fn)), zd), ths)
-    return cv,np.broadcast_to(_choose(_prf('f1', tp.sum(0), fp.sum(0), fn.sum(0), zd), ths), cv.shape).copy()
-
-def _shrunk_sels(F:tuple, cls:tuple, glob:tuple, ths:np.ndarray, lam:float)->tuple:
-    "Each class's F1 threshold pulled toward the global one by `lam` pseudo-positives, snapped to the grid: per fold (chosen on the other folds) and on all; as indices `[K,C]`."
-    (tp,_,fn,_),_,_ = F
-    n = tp[...,0]+fn[...,0]  # each class's positives per fold, [K,C]
-    return _pull(cls[0], glob[0], _others(n), ths, lam),_pull(cls[1], glob[1], np.broadcast_to(n.sum(0), n.shape), ths, lam)
-
-def _pull(c:np.ndarray, g:np.ndarray, n:np.ndarray, ths:np.ndarray, lam:float)->np.ndarray:
-    "Threshold indices `c` pulled toward `g` (broadcast) by `lam` pseudo-positives against each class's `n` positives, `(n*t_class + lam*t_global)/(n+lam)`, snapped to the grid: a class with few positives keeps near the global threshold."
-    t = (n*ths[c] + lam*ths[g])/(n+lam)
-    return np.abs(t[...,None]-ths).argmin(-1)
-
-def _pooled_class_f1(F:tuple, sel:np.ndarray, zd)->np.ndarray:
-    "Each class's F1 of the decisions at `sel[k,c]`, pooled over the folds, `[C]`."
-    (tp,fp,fn,_),_,_ = F
-    return _prf('f1', *(_pick(a, sel).sum(0) for a in (tp,fp,fn)), zd)
-
-def _fixed_sel(thresh, ths:np.ndarray, K:int, C:int)->np.ndarray|None:
-    "Indices `[K,C]` of a learner's threshold (scalar or per class) on the grid, or `None` when one lies off it."
-    t = np.broadcast_to(np.asarray(thresh.cpu() if isinstance(thresh, Tensor) else thresh, dtype=np.float64), (C,))
-    d = np.abs(t[:,None]-ths[None])
-    i = d.argmin(1)
-    return np.repeat(i[None], K, 0) if (d[np.arange(C),i] < 1e-7).all() else None
-
-_rule_names = ('fixed','global','shrunk','per_class')  # simplest first
-
 def _tracker(learn):
     "The `SaveModelCallback` of `learn` that loads its best epoch's weights at the end of the fit, or `None`."
     return next((cb for cb in learn.cbs if isinstance(cb, SaveModelCallback) and not cb.every_epoch and not cb.at_end and hasattr(cb, 'idx')), None)
@@ -418,11 +256,6 @@ def _notes(pool:tuple, sel:np.ndarray, con:str, floor:float, confidence:float)->
     need = needed(*pool, con, floor, confidence)
     return ['' if s>=0 else f"not certified: {h:.0f} {unit}; at these rates, not even 1,000 times as many would certify {con} >= {floor:g}" if not np.isfinite(n)
             else f"not certified: {h:.0f} {unit}; at these rates, about {n:,.0f} would certify {con} >= {floor:g} at {confidence:.0%}" for s,h,n in zip(sel, have, need)]
-
-def _se(v:np.ndarray)->float:
-    "Bootstrap standard error: the standard deviation of the replicates (NaN with fewer than two)."
-    v = v[~np.isnan(v)]
-    return float(v.std(ddof=1)) if len(v)>1 else math.nan
 
 class ThresholdSweep(Callback):
     "Record multi-label metrics at every threshold of a grid, every epoch, on the device; choose the thresholds to ship on held-out folds."
@@ -722,7 +555,7 @@ class ThresholdSweep(Callback):
         if s is None: raise ValueError("this validation's per-fold sums are not kept (dropped on export, or for an epoch that cannot be shipped)")
         r,o = _per_sample[f'{con}_samples'],_per_sample[f'{other}_samples']
         if confidence is None:
-            pick = lambda S,N: _best_of(S[...,r,:]/N[...,None], S[...,o,:]/N[...,None], S[...,r,:] >= (target-1e-12)*N[...,None])
+            pick = lambda S,N: _best_allowed(S[...,r,:]/N[...,None], S[...,o,:]/N[...,None], S[...,r,:] >= (target-1e-12)*N[...,None])
         else: pick = lambda S,N: certified_samplewise(S[...,r,:], S[...,o,:], N, con, target, confidence)[0]
         ins,cv = int(pick(s.sum(0), n.sum())),pick(_others(s), n.sum()-n)  # on all folds; for each fold, on the others
         at = lambda q, sel: s[np.arange(len(n)),q,np.maximum(sel, 0)].sum()/n.sum()  # pooled over the folds, each at its own threshold
