@@ -421,7 +421,7 @@ def _rechosen(st, m:str, rules:list, ths:np.ndarray, zd, shrink:float, Rc:int)->
     def value(sel):  # the held-out m under each replicate, at its thresholds sel [Rc,K,C]
         if m in _per_sample: return st.replicate_values(sel)
         return _cols(*(np.take_along_axis(a, sel[...,None], -1)[...,0].sum(1)[...,None] for a in cc), None, None, zd, only=m)[...,0]
-    if g is None:  # a macro monitor: the global choice from the replicates' class counts
+    if g is None and {'global','shrunk'} & set(rules):  # a macro monitor: the global choice from the replicates' class counts
         g = _choose(_cols(*O, None, None, zd, only=m), ths, lo)
         if 'global' in rules: out['global'] = value(np.repeat(g[...,None], cc[0].shape[2], -1))
     pc = _choose(_prf('f1', *O[:3], zd), ths)  # [Rc,K,C]
