@@ -2,7 +2,7 @@
 import math, numpy as np, pytest
 from scipy.stats import beta
 from fastai_mlmetrics.choose import (successes, rate, cp_lower, min_trials, passes, fixed_sequence, certified_points, needed,
-                                     hb_pvalue, hb_lower, holm, certified_samplewise, samples_needed)
+                                     hb_pvalue, hb_lower, holm, certified_samplewise, samples_needed, paired_diff)
 
 def test_successes_and_rates():
     tp, fp, fn, tn = np.array([3., 0.]), np.array([1., 0.]), np.array([2., 0.]), np.array([4., 5.])
@@ -116,3 +116,64 @@ def test_samples_needed_is_the_least_scale_that_certifies():
             f = need[r]/n[r]
             at = lambda s: certified_samplewise(R[r:r+1]*s, O[r:r+1]*s, n[r:r+1]*s, con, floor)[0][0] >= 0
             assert any(at(f*k) for k in (1/1.02, 1/1.01, 1)), (con, r, f)
+
+def test_needed_keeps_the_leading_shape():
+    "Counts `[2,3,T]` give sizes `[2,3]`, each the one its row gives alone."
+    g = np.random.default_rng(5)
+    T = 6
+    pos, neg = g.integers(5, 80, (2, 3, 1)).astype(float), g.integers(50, 300, (2, 3, 1)).astype(float)
+    tpr = np.sort(g.random((2, 3, T)), -1)[..., ::-1]; fpr = tpr*g.random((2, 3, 1))*.5
+    tp, fp = np.round(tpr*pos), np.round(fpr*neg)
+    fn, tn = pos-tp, neg-fp
+    for con, floor in (('recall', .8), ('precision', .6)):
+        need = needed(tp, fp, fn, tn, con, floor)
+        assert need.shape == (2, 3)
+        flat = needed(*(a.reshape(6, T) for a in (tp, fp, fn, tn)), con, floor)
+        np.testing.assert_array_equal(need.reshape(6), flat)
+    R = np.sort(g.uniform(.5, .99, (2, 3, T)), -1)[..., ::-1]*50; O = np.sort(g.uniform(.3, .9, (2, 3, T)), -1)*50
+    n = np.full((2, 3), 50.)
+    need = samples_needed(R, O, n, 'recall', .85)
+    assert need.shape == (2, 3)
+    np.testing.assert_array_equal(need.reshape(6), samples_needed(R.reshape(6, T), O.reshape(6, T), n.reshape(6), 'recall', .85))
+
+def test_certified_samplewise_refusals_and_empty_rows():
+    R, O, n = np.array([[9., 8, 5]]), np.array([[5., 6, 9]]), np.array([10.])
+    for kw, msg in ((dict(con='specificity'), "a floor over samples is kept for 'recall' or 'precision', got 'specificity'"),
+                    (dict(confidence=0.), "confidence must lie in (0,1), got 0.0"), (dict(confidence=1.), "confidence must lie in (0,1), got 1.0"),
+                    (dict(floor=-.1), "the floor must lie in [0,1], got -0.1"), (dict(floor=1.1), "the floor must lie in [0,1], got 1.1")):
+        a = dict(con='recall', floor=.5, confidence=.9) | kw
+        with pytest.raises(ValueError) as e: certified_samplewise(R, O, n, **a)
+        assert str(e.value) == msg
+    for f in (0., 1.):  # the bounds of the ranges are allowed
+        certified_samplewise(R, O, n, 'recall', f, .9)
+    i, cert = certified_samplewise(np.zeros((2, 3)), np.zeros((2, 3)), np.zeros(2), 'precision', .5)  # no sample: nothing certified
+    assert (i == -1).all() and not cert.any()
+    # 3-D sums: each row as alone
+    g = np.random.default_rng(6)
+    R3 = np.sort(g.uniform(.6, 1, (2, 2, 5)), -1)[..., ::-1]*200; O3 = np.sort(g.uniform(.2, .9, (2, 2, 5)), -1)*200
+    i3, c3 = certified_samplewise(R3, O3, np.full((2, 2), 200.), 'recall', .7)
+    i2, c2 = certified_samplewise(R3.reshape(4, 5), O3.reshape(4, 5), np.full(4, 200.), 'recall', .7)
+    assert i3.shape == (2, 2) and c3.shape == (2, 2, 5) and (i3 >= 0).any()
+    np.testing.assert_array_equal(i3.reshape(4), i2); np.testing.assert_array_equal(c3.reshape(4, 5), c2)
+
+def test_paired_diff_against_its_definition():
+    "The difference b-a, the percentiles of the replicates' differences (NaN dropped), their sd (ddof 1) and the two-sided p-value counted by hand."
+    g = np.random.default_rng(7)
+    a, b = g.normal(.5, .05, 41), g.normal(.52, .05, 41)
+    b[5] = np.nan
+    r = paired_diff(a, b, ci=.9)
+    d = np.sort([b[i]-a[i] for i in range(1, 41) if i != 5])
+    pos = lambda q: np.interp(q*(len(d)-1), np.arange(len(d)), d)  # linear interpolation between order statistics
+    assert (r['a'], r['b'], r['diff']) == (a[0], b[0], b[0]-a[0]) and all(type(r[k]) is float for k in ('a', 'b', 'diff'))
+    assert r['lo'] == pytest.approx(pos(.05), abs=1e-15) and r['hi'] == pytest.approx(pos(.95), abs=1e-15)
+    assert r['se'] == pytest.approx(math.sqrt(((d-d.mean())**2).sum()/(len(d)-1)), rel=1e-12)
+    below, above = sum(x <= 0 for x in d), sum(x >= 0 for x in d)
+    assert 0 < below < above and r['p'] == pytest.approx(2*(below+1)/(len(d)+1), rel=1e-12)
+    r95 = paired_diff(a, b)
+    assert r95['lo'] == pytest.approx(pos(.025), abs=1e-15) and r95['hi'] == pytest.approx(pos(.975), abs=1e-15)
+    z = np.zeros(11)  # every replicate equal: p is 1, not more
+    assert paired_diff(z, z)['p'] == 1. and paired_diff(z, z)['se'] == 0.
+    one = paired_diff(np.array([.5, .5, np.nan]), np.array([.6, .7, .1]))  # one replicate left: no spread
+    assert one['diff'] == pytest.approx(.1) and all(math.isnan(one[k]) for k in ('lo', 'hi', 'se', 'p'))
+    two = paired_diff(np.array([.5, .5, .4]), np.array([.6, .7, .1]))
+    assert two['se'] == pytest.approx(np.std([.2, -.3], ddof=1)) and two['p'] == pytest.approx(1.)

@@ -2,7 +2,6 @@
 threshold with scikit-learn on the samples the rule may see (the other folds, the other two folds, a bootstrap replicate's weights),
 and every held-out value is scikit-learn's on the decisions the rule ships, sample by sample. Ties sit exactly on the cuts."""
 import math, numpy as np, pandas as pd, pytest, torch, sklearn.metrics as skm
-from hypothesis import given, settings, example, strategies as st, HealthCheck
 from fastai_mlmetrics.stats import sample_folds, poisson_weights, _cols
 from fastai_mlmetrics.choose import (_choose, _best, _others, _pick, _at, _pooled, _fold_values, _nested_global, _best_rule, _paired,
     _others_table, _global_sels, _rechosen, _class_sels, _shrunk_sels, _pull, _pooled_class_f1, _fixed_sel, _rule_names, _se)
@@ -194,11 +193,8 @@ def rep_value(m, y, pred, w, fixed=False):
     q = dict(precision_samples=div(tp, pp), recall_samples=div(tp, pos), f1_samples=div(2*tp, pp+pos), exact_match=(pred == (y == 1)).all(1))[m]
     return (w*fx(q)).sum()/w.sum()
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 2**16), m=st.sampled_from(['f1_samples', 'f1_micro', 'f1_macro', 'recall_macro', 'hamming', 'exact_match', 'accuracy']))
-@example(seed=0, m='f1_macro')
-@example(seed=0, m='f1_samples')
-@example(seed=1, m='hamming')
+@pytest.mark.parametrize('seed,m', list(enumerate(['f1_samples', 'precision_samples', 'exact_match', 'f1_micro', 'f1_macro', 'recall_macro',
+                                                      'hamming', 'accuracy'])))
 def test_rechosen_chooses_again_inside_each_replicate(seed, m):
     "Each bootstrap replicate chooses every rule again on its own weighted other folds; its held-out value is scikit-learn's with those weights."
     R, K, lam = 6, 3, 5.

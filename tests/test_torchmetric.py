@@ -62,6 +62,17 @@ def test_mask_probabilities_and_names():
     a = TorchMetric(tmc.MultilabelAccuracy)(torch.tensor(logits(p)), torch.tensor(y))
     np.testing.assert_allclose(a, np.mean((p > .5) == y), rtol=1e-6)
 
+def test_masked_auroc_through_a_learner():
+    "A mask changes a ranking metric where it leaves counts alone: `TorchMetric(MultilabelAUROC, ignore_index=-1)` in a `Learner` gives scikit-learn's AUROC on the kept entries of each label."
+    from sklearn.metrics import roc_auc_score
+    p, y, ym = _masked()
+    learn = identity_learner(torch.tensor(logits(p)), torch.tensor(ym), [TorchMetric(tmc.MultilabelAUROC, ignore_index=-1, average='macro')], bs=32)
+    v = learn.validate()[1]
+    want = np.mean([roc_auc_score(ym[ym[:, j] != -1, j], p[ym[:, j] != -1, j]) for j in range(5)])
+    unmasked = np.mean([roc_auc_score((ym[:, j] == 1).astype(int), p[:, j]) for j in range(5)])  # the mask read as negatives
+    assert abs(want-unmasked) > 1e-3
+    np.testing.assert_allclose(v, want, rtol=1e-6)
+
 def test_an_instance_and_its_labels():
     "An instance is used as built (its arguments check nothing more per batch); a different number of labels is refused."
     import pickle
