@@ -77,9 +77,10 @@ def test_global_rule_chosen_on_the_other_folds_and_scored_on_its_own(case, m):
     assert _pooled(m, F, cv, 0.) == pytest.approx(sk(m, y, pred), abs=1e-12)
     np.testing.assert_allclose(_fold_values(m, F, cv, 0.), [sk(m, y[fold == k], pred[fold == k]) for k in range(3)], rtol=0, atol=1e-12)
 
-def test_per_class_rule_and_its_scores(case):
-    p, y, fold, F = case
-    C = y.shape[1]
+@pytest.mark.parametrize('seed', [0, 2, 3])
+def test_per_class_rule_and_its_scores(seed):
+    p, y, fold = data(seed)
+    F, C = folded(p, y, fold, 3), y.shape[1]
     cv, ins = _class_sels(F, THS, 0.)
     f1 = lambda yy, pp: skm.f1_score(yy, pp, zero_division=0)
     for c in range(C):
@@ -87,7 +88,7 @@ def test_per_class_rule_and_its_scores(case):
             o = fold != k
             assert cv[k, c] == pick([f1(y[o, c], p[o, c] > t) for t in THS]), (k, c)
         assert (ins[:, c] == pick([f1(y[:, c], p[:, c] > t) for t in THS])).all()
-    assert ins[0, -1] == 2  # the empty class: F1 0 at every threshold, so the one nearest 0.5
+    assert (ins != ins[:, :1]).any() and ins[0, -1] == 2  # classes choose differently; the empty class: F1 0 at every threshold, so the one nearest 0.5
     pred = p > at(cv, fold, C)
     for m in sweep_metrics:  # per-class thresholds: the per-sample sums were kept at one threshold, so those are NaN
         if m.endswith('_samples') or m == 'exact_match': assert math.isnan(_pooled(m, F, cv, 0.)) and np.isnan(_fold_values(m, F, cv, 0.)).all()
@@ -117,18 +118,18 @@ def test_shrunk_rule_pulls_each_class_by_its_positives(case, lam):
     np.testing.assert_array_equal(_pull(cls[1], glob[1], np.full(cls[1].shape, 1e9), THS, 1.), cls[1])
     np.testing.assert_array_equal(_pull(cls[1], glob[1], np.full(cls[1].shape, 1.), THS, 1e9), glob[1])
 
-@pytest.mark.parametrize('m', ['f1_samples', 'f1_macro', 'precision_micro', 'hamming', 'exact_match'])
-def test_nested_global_leaves_two_folds_out(m):
-    p, y, fold = data(1, n=120, K=4)
+@pytest.mark.parametrize('m,zd', [('f1_samples', 0.), ('f1_macro', 0.), ('precision_micro', 0.), ('hamming', 0.), ('exact_match', 0.), ('recall_macro', 1.)])
+def test_nested_global_leaves_two_folds_out(m, zd):
+    p, y, fold = data(1, n=120, c=3, K=4)
     F = folded(p, y, fold, 4)
-    out = _nested_global(m, F, THS, 0.)
+    out = _nested_global(m, F, THS, zd)
     assert out.shape == (4, 4) and np.isnan(np.diag(out)).all()
     for k in range(4):
         for j in range(4):
             if j == k: continue
             o = (fold != j) & (fold != k)
-            t = THS[pick([sk(m, y[o], p[o] > t) for t in THS], m == 'hamming')]
-            assert out[k, j] == pytest.approx(sk(m, y[fold == j], p[fold == j] > t), abs=1e-12), (k, j)
+            t = THS[pick([sk(m, y[o], p[o] > t, zd=zd) for t in THS], m == 'hamming')]
+            assert out[k, j] == pytest.approx(sk(m, y[fold == j], p[fold == j] > t, zd=zd), abs=1e-12), (k, j)
 
 def test_choose_ties_nan_and_direction():
     ths = np.array([.1, .3, .5, .7, .9])
@@ -156,7 +157,7 @@ def test_at_keeps_sums_only_at_one_threshold(case):
     assert [x.shape for x in c] == [(3, 4, 1)]*4 and sv.shape == (3, 4, 1)
     np.testing.assert_array_equal(sv[..., 0], F[1][:, :, 1])
     _, sv = _at(F, np.array([[1, 1, 1, 2]]*3))
-    assert np.isnan(sv).all()
+    assert sv.shape == (3, 4, 1) and np.isnan(sv).all()
     c, sv = _at(F, np.array([[1]*4, [2]*4, [3]*4]))  # one threshold per fold: still sums
     np.testing.assert_array_equal(sv[:, :, 0], np.stack([F[1][k, :, k+1] for k in range(3)]))
 
@@ -176,11 +177,12 @@ def test_best_rule_paired_se_and_fixed_sel():
     assert d == pytest.approx(.2) and se == pytest.approx(np.std([.1, .3, .3], ddof=1))
     for x, z in ((None, b), (a, None), (a, dict(b, reps=[.5, .4])), (a, dict(b, n=np.array([3., 5])))):
         assert all(math.isnan(v) for v in _paired(x, z))
-    assert _se(np.array([1., np.nan, 3., 2.])) == pytest.approx(1.) and math.isnan(_se(np.array([1., np.nan]))) and math.isnan(_se(np.array([])))
+    assert _se(np.array([1., np.nan, 3., 2.])) == pytest.approx(1.) and _se(np.array([1., np.nan, 3.])) == pytest.approx(math.sqrt(2)) and math.isnan(_se(np.array([1., np.nan]))) and math.isnan(_se(np.array([])))
     ths = np.array([.1, .3, .5, .7, .9])
     np.testing.assert_array_equal(_fixed_sel(.5, ths, 3, 4), np.full((3, 4), 2))
     np.testing.assert_array_equal(_fixed_sel(torch.tensor([.1, .3, .5, .9]), ths, 2, 4), [[0, 1, 2, 4]]*2)
     np.testing.assert_array_equal(_fixed_sel(.5+5e-8, ths, 1, 2), [[2, 2]])
+    assert _fixed_sel(1e-7, np.array([0., .5]), 1, 1) is None and _fixed_sel(.99e-7, np.array([0., .5]), 1, 1).tolist() == [[0]]  # within 1e-7, not at it
     assert _fixed_sel(.55, ths, 3, 4) is None and _fixed_sel(.5+2e-7, ths, 3, 4) is None and _fixed_sel([.1, .3, .5, .55], ths, 1, 4) is None
 
 def fx(a): return np.round(np.asarray(a, dtype=np.float64)*2**32)/2**32
@@ -193,20 +195,25 @@ def rep_value(m, y, pred, w, fixed=False):
     q = dict(precision_samples=div(tp, pp), recall_samples=div(tp, pos), f1_samples=div(2*tp, pp+pos), exact_match=(pred == (y == 1)).all(1))[m]
     return (w*fx(q)).sum()/w.sum()
 
-@pytest.mark.parametrize('seed,m', list(enumerate(['f1_samples', 'precision_samples', 'exact_match', 'f1_micro', 'f1_macro', 'recall_macro',
-                                                      'hamming', 'accuracy'])))
-def test_rechosen_chooses_again_inside_each_replicate(seed, m):
-    "Each bootstrap replicate chooses every rule again on its own weighted other folds; its held-out value is scikit-learn's with those weights."
+def sweep_of(p, y, m, R, K, codes=True, zd=0.):
+    ss = SweepStats(thresholds=THS.tolist(), sigmoid=False, folds=K, boot=R, monitor=m, keep_codes=codes, zero_division=zd)
+    for i in range(0, len(p), 16): ss.update(torch.tensor(p[i:i+16]), torch.tensor(y[i:i+16]))
+    return ss
+
+@pytest.mark.parametrize('seed,m,coarse', [(i, m, False) for i, m in enumerate(['f1_samples', 'precision_samples', 'exact_match', 'f1_micro',
+                                           'f1_macro', 'recall_macro', 'hamming', 'accuracy'])] + [(0, 'f1_macro', True), (1, 'f1_samples', True)])
+def test_rechosen_chooses_again_inside_each_replicate(seed, m, coarse):
+    "Each bootstrap replicate chooses every rule again on its own weighted other folds; its held-out value is scikit-learn's with those weights. `coarse` scores sit on three values, so thresholds tie."
     R, K, lam = 6, 3, 5.
     p, y, fold = data(seed, n=60, K=K)
-    C, n, lo = y.shape[1], len(p), m == 'hamming'
-    ss = SweepStats(thresholds=THS.tolist(), sigmoid=False, folds=K, boot=R, monitor=m, keep_codes=True)
-    for i in range(0, n, 16): ss.update(torch.tensor(p[i:i+16]), torch.tensor(y[i:i+16]))
+    if coarse: p = np.array([0., .6, 1.])[(p*3).astype(int) % 3]
+    C, n, lo, macro = y.shape[1], len(p), m == 'hamming', m.endswith('_macro')
+    ss = sweep_of(p, y, m, R, K)
     out = _rechosen(ss, m, ['global', 'shrunk', 'per_class'], THS, 0., lam, R)
     assert sorted(out) == ['global', 'per_class', 'shrunk']
     W = poisson_weights(torch.arange(n), R, 0, torch.float64).numpy()
     f1 = lambda yy, pp, w: skm.f1_score(yy, pp, zero_division=0, sample_weight=w)
-    fixed = not m.endswith('_macro')  # the global choice reads the bootstrap sums, where per-sample values sit on a 2^-32 grid
+    fixed = not macro  # the global choice reads the bootstrap sums, where per-sample values sit on a 2^-32 grid
     for r, w in enumerate(W):
         o = [fold != k for k in range(K)]
         g = np.array([pick([rep_value(m, y[ok], p[ok] > t, w[ok], fixed) for t in THS], lo) for ok in o])  # [K]
@@ -216,7 +223,61 @@ def test_rechosen_chooses_again_inside_each_replicate(seed, m):
         for rule, sel in (('global', np.repeat(g[:, None], C, 1)), ('per_class', pc), ('shrunk', sh)):
             exp = rep_value(m, y, p > at(sel, fold, C), w, fixed and rule == 'global')
             assert out[rule][r] == pytest.approx(exp, abs=1e-9), (rule, r)
-    # fewer than two code replicates, or no codes: only the global rule, from the bootstrap sums (none for a macro monitor)
-    assert sorted(_rechosen(ss, m, ['global', 'shrunk', 'per_class'], THS, 0., lam, 1)) == ([] if m.endswith('_macro') else ['global'])
-    assert sorted(_rechosen(ss, m, ['per_class'], THS, 0., lam, R)) == ['per_class']
+    # each rule asked alone gives what it gives beside the others; two code replicates are the first two
+    for rules in (['global'], ['shrunk'], ['per_class'], ['global', 'per_class']):
+        one = _rechosen(ss, m, rules, THS, 0., lam, R)
+        assert sorted(one) == sorted(rules) and all(np.array_equal(one[r], out[r]) for r in rules), rules
+    two = _rechosen(ss, m, ['global', 'shrunk', 'per_class'], THS, 0., lam, 2)
+    assert {r: len(v) for r, v in two.items()} == dict(shrunk=2, per_class=2, **{'global': 2 if macro else R})
+    assert all(np.array_equal(v[:2], out[r][:2]) for r, v in two.items())
+    # one code replicate, or no codes: only the global rule, from the bootstrap sums (none for a macro monitor)
+    only = [] if macro else ['global']
+    assert sorted(_rechosen(ss, m, ['global', 'shrunk', 'per_class'], THS, 0., lam, 1)) == only
+    nc = _rechosen(sweep_of(p, y, m, R, K, codes=False), m, ['global', 'shrunk', 'per_class'], THS, 0., lam, R)
+    assert sorted(nc) == only and all(np.array_equal(v, out[r]) for r, v in nc.items())
     assert _rechosen(ss, m, [], THS, 0., lam, R) == {}
+
+@pytest.mark.parametrize('m', ['precision_micro', 'precision_macro', 'precision_samples'])
+def test_rechosen_where_nothing_is_predicted(m):
+    "Scores all 0: no threshold predicts anything, so every replicate's precision is `zero_division` (the sweep's, which its per-sample sums use too), whichever rule."
+    p, y, _ = data(4, n=40)
+    out = _rechosen(sweep_of(np.zeros_like(p), y, m, 4, 3, zd=1.), m, ['global', 'shrunk', 'per_class'], THS, 1., 5., 4)
+    assert sorted(out) == ['global', 'per_class', 'shrunk'] and all(np.array_equal(v, np.ones(4)) for v in out.values())
+
+def test_shrunk_sels_on_a_fine_grid():
+    "On a fine grid the snapped threshold moves with each class's positives: each fold's are its other folds' `tp+fn`, and the global index is each fold's own."
+    g = np.random.default_rng(8)
+    ths, K, C, T = np.linspace(.01, .99, 99), 3, 4, 99
+    pos = g.integers(0, 30, (K, C, 1)).astype(float)
+    tp = np.sort(g.random((K, C, T)), -1)[..., ::-1]*pos//1  # decreasing in the threshold; tp+fn the same at every threshold
+    fn, fp = pos-tp, g.integers(0, 9, (K, C, T)).astype(float)
+    F = ((tp, fp, fn, fp*0), None, None)
+    cls = (g.integers(0, T, (K, C)), g.integers(0, T, (K, C)))
+    glob = (np.repeat(g.integers(0, T, K)[:, None], C, 1), np.full((K, C), g.integers(0, T)))
+    assert (glob[0] != glob[1]).any()
+    for lam in (.5, 7.):
+        cv, ins = _shrunk_sels(F, cls, glob, ths, lam)
+        for k in range(K):
+            for c in range(C):
+                n = pos[:, c, 0].sum()-pos[k, c, 0]
+                assert cv[k, c] == np.abs((n*ths[cls[0][k, c]] + lam*ths[glob[0][k, c]])/(n+lam)-ths).argmin(), (lam, k, c)
+                n = pos[:, c, 0].sum()
+                assert ins[k, c] == np.abs((n*ths[cls[1][k, c]] + lam*ths[glob[1][k, c]])/(n+lam)-ths).argmin()
+
+def test_table_at_its_edges():
+    "The table's conventions where a ratio has no denominator: a per-sample mean over no sample, and label-wise accuracy over no entry, are NaN; a count ratio is `zero_division`; macro averages the classes."
+    from fastai_mlmetrics.stats import _sdiv, _from_sums, _from_class_sums
+    z = np.zeros((2, 1))
+    v = _cols(z, z, z, z, np.zeros((4, 1)), 0, .5)
+    for m in ('f1_samples', 'precision_samples', 'recall_samples', 'exact_match', 'accuracy', 'hamming'): assert np.isnan(v[m]).all(), m
+    for m in ('f1_micro', 'precision_micro', 'recall_micro', 'f1_macro', 'precision_macro', 'recall_macro'): assert (v[m] == .5).all(), m
+    assert np.isnan(_from_sums('f1_samples', np.zeros((3, 1)), np.zeros(3), 0.)).all()
+    assert np.isnan(_from_sums('hamming', np.zeros((3, 2)), np.ones(3), 0.)).all() and np.isnan(_from_sums('accuracy', np.zeros((3, 2)), np.ones(3), 0.)).all()
+    np.testing.assert_allclose(_from_sums('accuracy', np.array([[1., 4], [0, 4]]), np.ones(2), 0.), [.75, 1.])
+    np.testing.assert_allclose(_from_sums('precision_micro', np.array([[1., 0, 2], [0, 0, 2]]), np.ones(2), .25), [1., .25])
+    y, p = np.array([[1, 0, 0], [1, 1, 0], [0, 1, 0]]), np.array([[1, 1, 0], [0, 1, 0], [0, 1, 0]])
+    tp, fp, fn = ((p & y).sum(0), (p & ~y+2).sum(0), (~p+2 & y).sum(0))
+    for zd in (0., 1.):
+        for k, f in (('f1', skm.f1_score), ('precision', skm.precision_score), ('recall', skm.recall_score)):
+            assert _from_class_sums(f'{k}_macro', tp, fp, fn, zd) == pytest.approx(f(y, p, average='macro', zero_division=zd), abs=1e-12)
+    np.testing.assert_array_equal(_sdiv([1, 2, 3], [0, 1, 4], 7.), [7., 2., .75])
