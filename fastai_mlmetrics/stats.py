@@ -453,7 +453,7 @@ def boot_ap(scores:Tensor, # `[N,C]` scores (logits or probabilities: only their
 # %% ../nbs/01_stats.ipynb #tbl0cd01
 _per_sample = {'precision_samples':0,'recall_samples':1,'f1_samples':2,'exact_match':3}  # rows of the per-sample sums
 
-def _sdiv(a, b, zd=0.):
+def _sdiv(a, b, zd):
     "`a/b` in float64 NumPy, `zd` where `b` is 0."
     a,b = np.asarray(a, dtype=np.float64),np.asarray(b, dtype=np.float64)
     return np.where(b!=0, a/np.where(b!=0, b, 1), zd)

@@ -249,7 +249,8 @@ def test_shrunk_sels_on_a_fine_grid():
     g = np.random.default_rng(8)
     ths, K, C, T = np.linspace(.01, .99, 99), 3, 4, 99
     pos = g.integers(0, 30, (K, C, 1)).astype(float)
-    tp = np.sort(g.random((K, C, T)), -1)[..., ::-1]*pos//1  # decreasing in the threshold; tp+fn the same at every threshold
+    tp = np.sort(g.random((K, C, T)), -1)[..., ::-1]*pos/2//1  # decreasing in the threshold; tp+fn the same at every threshold
+    tp[..., 0] = pos[..., 0]  # every positive caught at the lowest threshold, far fewer at the next
     fn, fp = pos-tp, g.integers(0, 9, (K, C, T)).astype(float)
     F = ((tp, fp, fn, fp*0), None, None)
     cls = (g.integers(0, T, (K, C)), g.integers(0, T, (K, C)))
@@ -281,3 +282,7 @@ def test_table_at_its_edges():
         for k, f in (('f1', skm.f1_score), ('precision', skm.precision_score), ('recall', skm.recall_score)):
             assert _from_class_sums(f'{k}_macro', tp, fp, fn, zd) == pytest.approx(f(y, p, average='macro', zero_division=zd), abs=1e-12)
     np.testing.assert_array_equal(_sdiv([1, 2, 3], [0, 1, 4], 7.), [7., 2., .75])
+    p2 = p.copy(); p2[:, 0] = 1  # a second row of counts: each row averages its own classes
+    tp2, fp2, fn2 = (np.stack([a, b]) for a, b in zip((tp, fp, fn), ((p2 & y).sum(0), (p2 & ~y+2).sum(0), (~p2+2 & y).sum(0))))
+    np.testing.assert_allclose(_from_class_sums('f1_macro', tp2, fp2, fn2, 0.), [skm.f1_score(y, p, average='macro', zero_division=0),
+                               skm.f1_score(y, p2, average='macro', zero_division=0)], rtol=0, atol=1e-12)
