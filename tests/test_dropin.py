@@ -94,6 +94,9 @@ def test_tracker_on_fastais_column_name(tmp_path, cb):
     learn = learner(tmp_path, metrics=[F1ScoreMulti(name='f1_score')], cbs=[cb(monitor='f1_score')])
     fit(learn, 1)
     assert learn.recorder.metric_names[3] == 'f1_score' and len(learn.recorder.values) == 1
+    learn = learner(tmp_path, metrics=[fm.F1ScoreMulti(), F1ScoreMulti()], cbs=[cb(monitor='f1_score')])  # fastai's own metric has that column
+    fit(learn, 1)
+    assert learn.recorder.metric_names[3:5] == ['f1_score', 'f1_macro'] and len(learn.recorder.values) == 1
     learn = learner(tmp_path, metrics=[F1ScoreMulti()], cbs=[cb(monitor='valid_lossx')])
     with pytest.raises((AssertionError, IndexError)): fit(learn, 1)  # not fastai's name for one of ours: fastai's own (bare) check, untouched
 

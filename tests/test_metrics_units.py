@@ -230,3 +230,66 @@ def test_rank_metric_refusals_and_defaults():
     for av in ('micro', 'samples'):
         with pytest.raises(ValueError, match=f"average='{av}' needs exact mode: leave thresholds=None"): RocAucMulti(average=av, thresholds=10)
     assert FBetaMulti(2.).average == 'macro' and FBetaMulti(2., name='f').name == 'f'
+
+def _raises(f, msg):
+    with pytest.raises(ValueError) as e: f()
+    assert str(e.value) == msg
+
+def test_score_multi_defaults_refusals_and_names():
+    "`ScoreMulti` built bare holds its documented defaults; each refusal is worded as documented; the entry-rate classes keep a given name."
+    m = ScoreMulti()
+    assert (m.score, m.thresh, m.sigmoid, m.average, m.beta, m.zero_division, m.labels, m.sample_weight, m.ignore_index, m.betas) == \
+           ('fbeta', .5, True, 'macro', 1., 'warn', None, None, None, (1.,))
+    assert ScoreMulti('fbeta', average='samples', beta=2.).betas == (2.,) and ScoreMulti('fbeta', average='micro', beta=2.).betas == (1.,)
+    assert ScoreMulti('precision', average='samples', beta=2.).betas == (1.,)
+    _raises(lambda: ScoreMulti('f2'), "unknown score 'f2'")
+    for b in (0., -1., math.inf, math.nan): _raises(lambda: ScoreMulti(beta=b), f"beta must be positive and finite, got {b}")
+    ScoreMulti('precision', beta=0.)  # beta matters to F-beta only
+    _raises(lambda: ScoreMulti(average='bogus'), "average must be one of ('micro', 'macro', 'weighted', 'samples', None), got 'bogus'")
+    _raises(lambda: F1ScoreMulti(pos_label=0), "pos_label=0: multi-label targets count 1 as positive; scikit-learn ignores pos_label unless average='binary'")
+    _raises(lambda: AccuracyMulti(average='samples'), "label-wise accuracy and Hamming loss support average 'micro', 'macro', 'weighted' or None, got 'samples'")
+    assert AccuracyMulti(name='acc').name == 'acc' and HammingLossMulti(name='ham', average='macro').name == 'ham'
+    assert AccuracyMulti(average='macro').name == 'accuracy_macro'
+    with pytest.warns(UserWarning, match="thresh=0 with sigmoid=True predicts every label"): ScoreMulti(thresh=0.)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        ScoreMulti(thresh=0., sigmoid=False)  # a probability threshold of 0 is what it says
+
+def test_cut_for_checks_its_labels():
+    from fastai_mlmetrics.metrics import cut_for
+    _raises(lambda: cut_for(torch.tensor([.5, .5]), True, torch.zeros(4, 3)), "thresh has 2 per-class values but the inputs have 3 labels")
+    _raises(lambda: cut_for(torch.tensor([.5, .5]), False, torch.zeros(4, 3), 'per_class'), "per_class has 2 per-class values but the inputs have 3 labels")
+    c = cut_for(torch.tensor([.5, .25, .75]), False, torch.zeros(4, 3, dtype=torch.float64))
+    assert c.dtype == torch.float64 and c.tolist() == [.5, .25, .75]
+
+def test_one_metric_over_batches_of_two_dtypes():
+    "The exact cut is kept per dtype: a float64 score exactly at the float64 cut of 0.3 is negative after a float32 batch too."
+    from fastai_mlmetrics.core import cutoff
+    c64 = cutoff(.3, True, torch.float64)
+    x64 = torch.tensor([[c64, math.nextafter(c64, math.inf)]], dtype=torch.float64)  # at the cut: no; just above: yes
+    m = F1ScoreMulti(thresh=.3, average='micro')
+    x32 = torch.tensor([[-5., 5.]])
+    stream([m], x32, torch.tensor([[0., 1.]]), 1)
+    acc = m._acc
+    acc.reset()
+    for x, y in ((x32, torch.tensor([[0., 1.]])), (x64, torch.tensor([[1., 1.]]))):
+        acc.update(x, y)
+    s = acc.sums(m.name)
+    assert (s['tp'].tolist(), s['fn'].tolist(), s['fp'].tolist()) == ([0, 2], [1, 0], [0, 0])
+
+def test_a_second_pass_starts_afresh():
+    "Metrics that share one state, streamed twice over the same learner, give the second pass's values, not both passes' together."
+    p, y, w = data()
+    x, t = torch.tensor(logits(p)), torch.tensor(np.where(y == -1, 0, y))
+    from helpers import FakeLearn
+    ms, learn = [F1ScoreMulti(average='micro'), PrecisionMulti(average='samples'), AccuracyMulti()], FakeLearn()
+    first = stream(ms, x, t, 64, learn)
+    assert stream(ms, x, t, 64, learn) == first and all(type(v) is float for v in first)
+    assert stream(ms, x[:100], t[:100], 64, learn) == stream(ms, x[:100], t[:100], 64)
+
+def test_a_warning_names_its_metric():
+    "The end-of-pass warning that probabilities were passed as logits names the metric's column."
+    m = F1ScoreMulti(average='micro', name='mine')
+    with pytest.warns(UserWarning) as rec: stream([m], torch.rand(8, 3), (torch.rand(8, 3) < .5).float(), 4)
+    assert [str(w.message) for w in rec] == ["mine: every prediction lies in [0,1] but sigmoid=True, so they are read as logits: if they are "
+                                             "probabilities (learn.get_preds() applies the sigmoid), pass sigmoid=False"]
