@@ -12,6 +12,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_updates import batches
 from common import FLOOR
 
+def _exact_alt(y):
+    "An exact 0/1 check of float32 targets that reads them as bytes once: all in [0,1], and their float64 sum counts the nonzero ones."
+    b, (lo, hi) = y.bool(), torch.aminmax(y)
+    return b, (lo < 0) | (hi > 1) | (y.sum(dtype=torch.float64) != b.count_nonzero())
+
 def steps():
     "name -> f(x, y, pos): one batch's step (`pos` is `y==1`, computed beforehand)."
     from fastai_mlmetrics.core import check_shapes, value_flags, prep
@@ -22,6 +27,8 @@ def steps():
             'targets: y==1': lambda x, y, p: y == 1, 'targets: y.bool()': lambda x, y, p: y.bool(),
             'targets: y.count_nonzero()': lambda x, y, p: y.count_nonzero(), 'targets: y.sum()': lambda x, y, p: y.sum(),
             'targets: pos.count_nonzero()': lambda x, y, p: p.count_nonzero(),
+            'targets: y==1 and two counts': lambda x, y, p: (y == 1).count_nonzero() != y.count_nonzero(),  # what prep does today
+            'targets: bool, aminmax, f64 sum': lambda x, y, p: _exact_alt(y),
             'scores: x>0': lambda x, y, p: x > 0, 'scores: aminmax(x)': lambda x, y, p: torch.aminmax(x),
             'scores: x.isnan().any()': lambda x, y, p: x.isnan().any(),
             'value_flags': lambda x, y, p: value_flags(x, y, True, None, p, None), 'prep': lambda x, y, p: prep(x, y),

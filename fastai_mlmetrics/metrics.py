@@ -266,6 +266,7 @@ class ScoreMulti(SharedMetric):
     ):
         if score not in ('fbeta','precision','recall','jaccard','specificity','npv'): raise ValueError(f"unknown score {score!r}")
         check_average(average)
+        _check_labels(labels)  # at construction, not at the first batch
         if score=='fbeta' and not (beta>0 and math.isfinite(beta)): raise ValueError(f"beta must be positive and finite, got {beta}")
         check_zero_division(zero_division)
         super().__init__(name)

@@ -293,3 +293,37 @@ def test_a_warning_names_its_metric():
     with pytest.warns(UserWarning) as rec: stream([m], torch.rand(8, 3), (torch.rand(8, 3) < .5).float(), 4)
     assert [str(w.message) for w in rec] == ["mine: every prediction lies in [0,1] but sigmoid=True, so they are read as logits: if they are "
                                              "probabilities (learn.get_preds() applies the sigmoid), pass sigmoid=False"]
+
+def test_first_batch_checks_the_learners_metrics():
+    "Our metric's first batch in a `Learner` runs `check_metrics`, with that batch's logits for the checks that read values: once per list of metrics, again when the list changes."
+    from functools import partial
+    import fastai.metrics as fm
+    from helpers import identity_learner
+    p, y, _ = data()
+    x, t = torch.tensor(logits(p), dtype=torch.float32), torch.tensor(np.where(y == -1, 0, y), dtype=torch.float32)
+    msg = "accuracy_multi has sigmoid=False but the model's outputs are logits (outside [0,1]): its thresh=0.5 is applied to logits"
+    ms = lambda: [F1ScoreMulti(average='samples'), partial(fm.accuracy_multi, sigmoid=False)]
+    learn = identity_learner(x, t, ms())
+    def warned():
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter('always')
+            learn.validate()
+        return sum(msg in str(m.message) for m in w)
+    assert warned() == 1 and warned() == 0
+    learn.metrics = ms()
+    assert warned() == 1
+
+def test_accumulator_refusals_and_unchecked_values():
+    "Labels and sample weights that do not fit are named; `validate_args=False` reads the values as given, with no flags to reduce."
+    from fastai_mlmetrics.metrics import StatScores
+    x, y = torch.zeros(4, 3), torch.zeros(4, 3)
+    _raises(lambda: F1ScoreMulti(labels=[0, -1]), "labels must be column indices >= 0, got -1 < 0")
+    _raises(lambda: stream([F1ScoreMulti(labels=[0, 3])], x, y, 4), "f1_macro: labels has index 3, but the inputs have 3 labels (0 to 2)")
+    stream([F1ScoreMulti(labels=[0, 2])], x, y, 4)  # the last column is a label
+    with pytest.raises(ValueError, match="^f1_macro: sample_weight has 5 entries, but more samples were seen: pass one weight per validation sample"):
+        stream([F1ScoreMulti(sample_weight=torch.ones(5))], torch.zeros(6, 3), torch.zeros(6, 3), 3)
+    stream([F1ScoreMulti(sample_weight=torch.ones(6))], torch.zeros(6, 3), torch.zeros(6, 3), 3)  # exactly enough
+    acc = StatScores(validate_args=False)
+    acc.update(torch.zeros(2, 3), torch.full((2, 3), 2.))  # a 2 is not checked: read as not 1
+    assert acc.flags is None and acc.sums()['fn'].tolist() == [0, 0, 0]
+    with pytest.raises(ValueError, match=r"^targets must be 0 or 1 \(or ignore_index\)"): StatScores().update(torch.zeros(2, 3), torch.full((2, 3), 2.))

@@ -35,8 +35,8 @@ def pick(vals, lower=False):
 def folded(p, y, fold, K):
     "`F` by brute force: per fold, class and threshold the counts, per fold the per-sample precision, recall, F1, exact match sums, and fold sizes."
     pred = p[None] > THS[:, None, None]  # [T,n,C]
-    cnt = [np.stack([np.stack([((pred[:, fold == k] == a) & ((y[fold == k] == 1) == b)).sum(1).T for k in range(K)])])[0]
-           for a, b in ((1, 1), (1, 0), (0, 1), (0, 0))]
+    cnt = [np.stack([((pred[:, fold == k] == a) & ((y[fold == k] == 1) == b)).sum(1).T for k in range(K)])
+           for a, b in ((1, 1), (1, 0), (0, 1), (0, 0))]  # tp, fp, fn, tn: [K,C,T]
     tp, pp, pos = (pred & (y == 1)).sum(2), pred.sum(2), (y == 1).sum(1)  # [T,n]
     div = lambda a, b: np.where(b > 0, a/np.where(b > 0, b, 1), 0.)
     q = np.stack([div(tp, pp), div(tp, pos), div(2*tp, pp+pos), (pred == (y == 1)).all(2)])  # [4,T,n]
