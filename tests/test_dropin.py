@@ -64,6 +64,14 @@ def test_mixup_and_label_smoothing_with_train_metrics(tmp_path):
     # in validation, soft targets are refused, and the message names the cause
     with pytest.raises(ValueError, match='label smoothing, MixUp, CutMix'): F1ScoreMulti()(x, y*0.9+0.05)
     with pytest.raises(ValueError, match='targets must be 0 or 1'): stream([F1ScoreMulti()], x, y*2, 32, L)  # not soft: refused in training too
+    # hard float targets in training are not soft: no warning, the same value; a target of exactly 0.5 has no dominant label but counts as 0
+    f1 = lambda: F1ScoreMulti(average='samples', zero_division=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert stream([f1()], x, y, 32, L)[0] == pytest.approx(stream([f1()], x, y, 32)[0])
+    half = torch.where(y == 1, torch.full_like(y, .5), y)
+    with pytest.warns(UserWarning, match='dominant label'):
+        assert stream([f1()], x, half, 32, L)[0] == pytest.approx(stream([f1()], x, y*0, 32)[0])
 
 def test_plain_accuracy_multi_names_the_class_for_soft_training_targets(tmp_path):
     "The plain function cannot tell a training pass from validation: with MixUp and train_metrics it stops the fit, naming the fix."

@@ -286,6 +286,9 @@ def test_a_second_pass_starts_afresh():
     first = stream(ms, x, t, 64, learn)
     assert stream(ms, x, t, 64, learn) == first and all(type(v) is float for v in first)
     assert stream(ms, x[:100], t[:100], 64, learn) == stream(ms, x[:100], t[:100], 64)
+    one, learn = [F1ScoreMulti(average='micro')], FakeLearn()  # alone on its state: no other metric's first batch resets it
+    stream(one, x, t, 64, learn)
+    assert stream(one, x[:100], t[:100], 64, learn) == stream(one, x[:100], t[:100], 64)
 
 def test_a_warning_names_its_metric():
     "The end-of-pass warning that probabilities were passed as logits names the metric's column."
