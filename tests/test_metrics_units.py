@@ -326,6 +326,7 @@ def test_accumulator_refusals_and_unchecked_values():
     with pytest.raises(ValueError, match="^f1_macro: sample_weight has 5 entries, but more samples were seen: pass one weight per validation sample"):
         stream([F1ScoreMulti(sample_weight=torch.ones(5))], torch.zeros(6, 3), torch.zeros(6, 3), 3)
     stream([F1ScoreMulti(sample_weight=torch.ones(6))], torch.zeros(6, 3), torch.zeros(6, 3), 3)  # exactly enough
+    assert (StatScores().sigmoid, StatScores().thresh, StatScores().validate_args) == (True, .5, True)
     acc = StatScores(validate_args=False)
     acc.update(torch.zeros(2, 3), torch.full((2, 3), 2.))  # a 2 is not checked: read as not 1
     assert acc.flags is None and acc.sums()['fn'].tolist() == [0, 0, 0]
