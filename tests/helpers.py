@@ -1,5 +1,5 @@
 "Shared test helpers: data with the edge cases that break metrics, and a stand-in learner that streams batches."
-import numpy as np, torch
+import numpy as np, torch, sklearn.metrics as skm
 
 class FakeLearn:
     "What a fastai `Metric.accumulate` reads from a learner: `pred` and `y`."
@@ -32,6 +32,35 @@ def exact_pred(x, thresh, sigmoid=True):
     with mpmath.workdps(60):
         f = lambda v, th: int(1/(1+mpmath.exp(-mpmath.mpf(v))) > mpmath.mpf(th)) if np.isfinite(v) else int(v > 0)
         return np.vectorize(f, otypes=[int])(x, t)
+
+def sweep_score(m, y, pred, mask=None, w=None, zd=0.):
+    "scikit-learn's value of sweep metric `m`, in float64; masked entries are neither true nor predicted, and label-wise accuracy skips them."
+    mask = np.zeros(np.shape(y), bool) if mask is None else mask
+    yz, pz = np.where(mask, 0, y), np.where(mask, 0, pred)
+    kind, _, av = m.partition('_')
+    if m == 'exact_match': return skm.accuracy_score(yz, pz, sample_weight=w)
+    if m in ('accuracy', 'hamming'):
+        w = np.ones(len(y)) if w is None else w
+        acc = ((pred == y) & ~mask).sum(1) @ w / ((~mask).sum(1) @ w)
+        return acc if m == 'accuracy' else 1 - acc
+    f = dict(f1=skm.f1_score, precision=skm.precision_score, recall=skm.recall_score)[kind]
+    return f(yz, pz, average=av, sample_weight=w, zero_division=zd)
+
+def best_index(vals, ths, lower=False):
+    "The best index of `vals` on grid `ths` (NaN never best), ties (to 1e-12) toward the threshold nearest 0.5, then the first."
+    v = np.asarray(vals, dtype=np.float64)
+    v = np.where(np.isnan(v), -np.inf, -v if lower else v)
+    cand = np.flatnonzero(np.isclose(v, v.max(), rtol=0, atol=1e-12))
+    return cand[np.argmin(np.abs(ths[cand] - .5))]
+
+def rounded(m, y, pred, mask, w):
+    "A per-sample metric's weighted mean from per-sample values rounded to 2^-32, as the sweep's bootstrap sums keep them (so that sums are exact in any order)."
+    yz, pz = np.where(mask, 0, y) == 1, np.where(mask, 0, pred) == 1
+    tp, fp, fn = (yz & pz).sum(1), (~yz & pz).sum(1), (yz & ~pz).sum(1)
+    d = dict(precision=(tp, tp + fp), recall=(tp, tp + fn), f1=(2*tp, 2*tp + fp + fn))
+    with np.errstate(invalid='ignore', divide='ignore'):
+        v = ((fp + fn) == 0).astype(float) if m == 'exact_match' else np.where(d[m.split('_')[0]][1] > 0, d[m.split('_')[0]][0]/d[m.split('_')[0]][1], 0.)
+    return np.round(v*2**32)/2**32 @ w / w.sum()
 
 def logits(p):
     "Logits whose sigmoid gives `p` back (0 and 1 clipped), in float64."

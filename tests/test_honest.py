@@ -4,36 +4,9 @@ from hypothesis import example, given, settings, strategies as st
 from fastai.losses import BCEWithLogitsLossFlat
 from fastai_mlmetrics.all import *
 from fastai_mlmetrics.stats import sample_folds, poisson_weights
-from helpers import make_data, identity_learner
+from helpers import make_data, identity_learner, sweep_score as score, best_index, rounded
 
 THS = np.array([.125, .25, .4, .5, .75])
-
-def score(m, y, pred, mask, w=None):
-    "scikit-learn's value of sweep metric `m`; masked entries are neither true nor predicted, and label-wise accuracy skips them."
-    yz, pz = np.where(mask, 0, y), np.where(mask, 0, pred)
-    kind, _, av = m.partition('_')
-    if m == 'exact_match': return skm.accuracy_score(yz, pz, sample_weight=w)
-    if m in ('accuracy', 'hamming'):
-        w = np.ones(len(y)) if w is None else w
-        acc = ((pred == y) & ~mask).sum(1) @ w / ((~mask).sum(1) @ w)
-        return acc if m == 'accuracy' else 1 - acc
-    f = dict(f1=skm.f1_score, precision=skm.precision_score, recall=skm.recall_score)[kind]
-    return f(yz, pz, average=av, sample_weight=w, zero_division=0)
-
-def choose(vals, lower=False):
-    "Best grid index, ties (to 1e-12) toward the threshold nearest 0.5."
-    v = -np.asarray(vals) if lower else np.asarray(vals)
-    cand = np.flatnonzero(np.isclose(v, v.max(), rtol=0, atol=1e-12))
-    return cand[np.argmin(np.abs(THS[cand] - .5))]
-
-def rounded(m, y, pred, mask, w):
-    "A per-sample metric's weighted mean from per-sample values rounded to 2^-32, as the sweep's bootstrap sums keep them (so that sums are exact in any order)."
-    yz, pz = np.where(mask, 0, y) == 1, np.where(mask, 0, pred) == 1
-    tp, fp, fn = (yz & pz).sum(1), (~yz & pz).sum(1), (yz & ~pz).sum(1)
-    d = dict(precision=(tp, tp + fp), recall=(tp, tp + fn), f1=(2*tp, 2*tp + fp + fn))
-    with np.errstate(invalid='ignore', divide='ignore'):
-        v = ((fp + fn) == 0).astype(float) if m == 'exact_match' else np.where(d[m.split('_')[0]][1] > 0, d[m.split('_')[0]][0]/d[m.split('_')[0]][1], 0.)
-    return np.round(v*2**32)/2**32 @ w / w.sum()
 
 def oracle(p, y, mask, m, K, R):
     "Each rule's in-sample value, cross-fitted value and bootstrap standard error (each replicate choosing the rule again on its other folds), by brute force."
@@ -43,13 +16,13 @@ def oracle(p, y, mask, m, K, R):
     def glob(rows, w=None):  # in a replicate, a per-sample monitor is chosen on the rounded values the bootstrap sums hold
         f = (lambda t: rounded(m, y[rows], p[rows] > t, mask[rows], w[rows])) if w is not None and per_sample else \
             (lambda t: score(m, y[rows], p[rows] > t, mask[rows], None if w is None else w[rows]))
-        return choose([f(t) for t in THS], lo)
+        return best_index([f(t) for t in THS], THS, lo)
     def cls(rows, w=None):  # each class's best F1 on `rows`, from (weighted) counts written out
         ww = np.ones(rows.sum()) if w is None else w[rows]
         yt, pr = ((y[rows] == 1) & ~mask[rows])[..., None], (p[rows][..., None] > THS) & ~mask[rows][..., None]
         tp, fp, fn = (np.einsum('n,nct->ct', ww, a.astype(float)) for a in (yt & pr, ~yt & pr, yt & ~pr))
         f1 = np.where(2*tp + fp + fn > 0, 2*tp/np.maximum(2*tp + fp + fn, 1e-300), 0.)
-        return np.array([choose(f1[j]) for j in range(c)])
+        return np.array([best_index(f1[j], THS) for j in range(c)])
     def shrunk(rows, w=None, lam=20):  # each class's best-F1 threshold pulled toward the global one by `lam` pseudo-positives, then the nearest grid point
         npos = (np.ones(n) if w is None else w)[rows] @ ((y[rows] == 1) & ~mask[rows])
         t = (npos*THS[cls(rows, w)] + lam*THS[glob(rows, w)])/(npos + lam)

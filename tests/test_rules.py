@@ -6,6 +6,7 @@ from fastai_mlmetrics.stats import sample_folds, poisson_weights, _cols
 from fastai_mlmetrics.choose import (_choose, _best, _others, _pick, _at, _pooled, _fold_values, _nested_global, _best_rule, _paired,
     _others_table, _global_sels, _rechosen, _class_sels, _shrunk_sels, _pull, _pooled_class_f1, _fixed_sel, _rule_names, _se)
 from fastai_mlmetrics.sweep import SweepStats, sweep_metrics
+from helpers import sweep_score as sk, best_index, rounded
 
 THS = np.array([.1, .3, .5, .7, .9])
 
@@ -16,21 +17,6 @@ def data(seed, n=90, c=4, K=3, empty=True):
     y = (rng.random((n, c)) < rng.uniform(.1, .6, c)).astype(int)
     if empty: y[:, -1] = 0
     return p, y, sample_folds(torch.arange(n), K).numpy()
-
-def sk(m, y, pred, w=None, zd=0.):
-    "Sweep metric `m` of decisions `pred` from scikit-learn (float64), optionally weighted."
-    if m == 'accuracy': return 1-skm.hamming_loss(y, pred, sample_weight=w)
-    if m == 'hamming': return skm.hamming_loss(y, pred, sample_weight=w)
-    if m == 'exact_match': return skm.accuracy_score(y, pred, sample_weight=w)
-    kind, av = m.split('_')
-    f = dict(f1=skm.f1_score, precision=skm.precision_score, recall=skm.recall_score)[kind]
-    return f(y, pred, average=av, zero_division=zd, sample_weight=w)
-
-def pick(vals, lower=False):
-    "The index of the best of `vals` (NaN never best), ties within 1e-12 to the threshold nearest 0.5, then the first."
-    v = [-np.inf if np.isnan(x) else (-x if lower else x) for x in vals]
-    cand = [i for i, x in enumerate(v) if x == max(v) or abs(x-max(v)) <= 1e-12]
-    return min(cand, key=lambda i: (abs(THS[i]-.5), i))
 
 def folded(p, y, fold, K):
     "`F` by brute force: per fold, class and threshold the counts, per fold the per-sample precision, recall, F1, exact match sums, and fold sizes."
@@ -70,8 +56,8 @@ def test_global_rule_chosen_on_the_other_folds_and_scored_on_its_own(case, m):
     assert cv.shape == ins.shape == (3, C)
     for k in range(3):
         o = fold != k
-        assert (cv[k] == pick([sk(m, y[o], p[o] > t) for t in THS], lo)).all()
-    assert (ins == pick([sk(m, y, p > t) for t in THS], lo)).all()
+        assert (cv[k] == best_index([sk(m, y[o], p[o] > t) for t in THS], THS, lo)).all()
+    assert (ins == best_index([sk(m, y, p > t) for t in THS], THS, lo)).all()
     assert _best(tab[m].to_numpy(), THS, lo) == ins[0, 0]
     pred = p > at(cv, fold, C)
     assert _pooled(m, F, cv, 0.) == pytest.approx(sk(m, y, pred), abs=1e-12)
@@ -86,8 +72,8 @@ def test_per_class_rule_and_its_scores(seed):
     for c in range(C):
         for k in range(3):
             o = fold != k
-            assert cv[k, c] == pick([f1(y[o, c], p[o, c] > t) for t in THS]), (k, c)
-        assert (ins[:, c] == pick([f1(y[:, c], p[:, c] > t) for t in THS])).all()
+            assert cv[k, c] == best_index([f1(y[o, c], p[o, c] > t) for t in THS], THS), (k, c)
+        assert (ins[:, c] == best_index([f1(y[:, c], p[:, c] > t) for t in THS], THS)).all()
     assert (ins != ins[:, :1]).any() and ins[0, -1] == 2  # classes choose differently; the empty class: F1 0 at every threshold, so the one nearest 0.5
     pred = p > at(cv, fold, C)
     for m in sweep_metrics:  # per-class thresholds: the per-sample sums were kept at one threshold, so those are NaN
@@ -128,7 +114,7 @@ def test_nested_global_leaves_two_folds_out(m, zd):
         for j in range(4):
             if j == k: continue
             o = (fold != j) & (fold != k)
-            t = THS[pick([sk(m, y[o], p[o] > t, zd=zd) for t in THS], m == 'hamming')]
+            t = THS[best_index([sk(m, y[o], p[o] > t, zd=zd) for t in THS], THS, m == 'hamming')]
             assert out[k, j] == pytest.approx(sk(m, y[fold == j], p[fold == j] > t, zd=zd), abs=1e-12), (k, j)
 
 def test_choose_ties_nan_and_direction():
@@ -144,7 +130,7 @@ def test_choose_ties_nan_and_direction():
     rng = np.random.default_rng(0)
     v = rng.integers(0, 4, (200, 5))/4
     v[rng.random(v.shape) < .1] = np.nan
-    for lo in (False, True): assert _choose(v, ths, lo).tolist() == [pick(r, lo) for r in v]
+    for lo in (False, True): assert _choose(v, ths, lo).tolist() == [best_index(r, ths, lo) for r in v]
     assert _best([.1, .4, .4], np.array([.1, .4, .6])) == 1 and type(_best([.1, .4], np.array([.1, .5]))) is int
     a = np.arange(24.).reshape(3, 2, 4)
     np.testing.assert_array_equal(_others(a), np.stack([a.sum(0)-a[k] for k in range(3)]))
@@ -185,15 +171,10 @@ def test_best_rule_paired_se_and_fixed_sel():
     assert _fixed_sel(1e-7, np.array([0., .5]), 1, 1) is None and _fixed_sel(.99e-7, np.array([0., .5]), 1, 1).tolist() == [[0]]  # within 1e-7, not at it
     assert _fixed_sel(.55, ths, 3, 4) is None and _fixed_sel(.5+2e-7, ths, 3, 4) is None and _fixed_sel([.1, .3, .5, .55], ths, 1, 4) is None
 
-def fx(a): return np.round(np.asarray(a, dtype=np.float64)*2**32)/2**32
-
 def rep_value(m, y, pred, w, fixed=False):
     "`m` under weights `w`: scikit-learn's; with `fixed`, a per-sample monitor's values rounded to the sweep's 2^-32 grid first (its bootstrap sums)."
-    if not (fixed and (m.endswith('_samples') or m == 'exact_match')): return sk(m, y, pred, w)
-    tp, pp, pos = (pred & (y == 1)).sum(1), pred.sum(1), y.sum(1)
-    div = lambda a, b: np.where(b > 0, a/np.where(b > 0, b, 1), 0.)
-    q = dict(precision_samples=div(tp, pp), recall_samples=div(tp, pos), f1_samples=div(2*tp, pp+pos), exact_match=(pred == (y == 1)).all(1))[m]
-    return (w*fx(q)).sum()/w.sum()
+    if fixed and (m.endswith('_samples') or m == 'exact_match'): return rounded(m, y, pred, np.zeros(np.shape(y), bool), w)
+    return sk(m, y, pred, w=w)
 
 def sweep_of(p, y, m, R, K, codes=True, zd=0.):
     ss = SweepStats(thresholds=THS.tolist(), sigmoid=False, folds=K, boot=R, monitor=m, keep_codes=codes, zero_division=zd)
@@ -216,8 +197,8 @@ def test_rechosen_chooses_again_inside_each_replicate(seed, m, coarse):
     fixed = not macro  # the global choice reads the bootstrap sums, where per-sample values sit on a 2^-32 grid
     for r, w in enumerate(W):
         o = [fold != k for k in range(K)]
-        g = np.array([pick([rep_value(m, y[ok], p[ok] > t, w[ok], fixed) for t in THS], lo) for ok in o])  # [K]
-        pc = np.array([[pick([f1(y[ok, c], p[ok, c] > t, w[ok]) for t in THS]) for c in range(C)] for ok in o])  # [K,C]
+        g = np.array([best_index([rep_value(m, y[ok], p[ok] > t, w[ok], fixed) for t in THS], THS, lo) for ok in o])  # [K]
+        pc = np.array([[best_index([f1(y[ok, c], p[ok, c] > t, w[ok]) for t in THS], THS) for c in range(C)] for ok in o])  # [K,C]
         npos = np.array([[(w[ok]*y[ok, c]).sum() for c in range(C)] for ok in o])
         sh = np.abs(((npos*THS[pc] + lam*THS[g][:, None])/(npos+lam))[..., None]-THS).argmin(-1)
         for rule, sel in (('global', np.repeat(g[:, None], C, 1)), ('per_class', pc), ('shrunk', sh)):
