@@ -15,7 +15,7 @@ from scipy.special import betainc
 from .core import check_thresh, prep
 from .metrics import cut_for
 from .stats import BootCounts, boot_scores, boot_ap, poisson_weights
-from .stats import _per_sample, _prf, _cols, _from_sums, _from_class_sums
+from .stats import _per_sample, _prf, _cols, _from_sums
 
 # %% auto #0
 __all__ = ['compare_metrics', 'successes', 'rate', 'best_point', 'cp_lower', 'min_trials', 'passes', 'fixed_sequence',

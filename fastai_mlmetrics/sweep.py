@@ -13,11 +13,11 @@ from fastai.callback.core import Callback, GatherPredsCallback
 from fastai.callback.tracker import SaveModelCallback
 from .core import *
 from .stats import *
-from .stats import _hist, _fixed_point, _sample_q, _wsum01, _per_sample, _sdiv, _prf, _cols, _ingredients, _from_sums, _from_class_sums
+from .stats import _hist, _fixed_point, _sample_q, _wsum01, _per_sample, _prf, _cols, _ingredients, _from_sums, _from_class_sums
 from .metrics import _grid, check_once
 from .distributed import *
 from .choose import certified_points, best_point, needed, rate, successes, cp_lower, certified_samplewise, hb_lower, samples_needed
-from .choose import (_choose, _best, _others, _pick, _best_allowed, _at, _pooled, _fold_values, _nested_global, _best_rule, _paired, _others_table,
+from .choose import (_best, _others, _pick, _best_allowed, _pooled, _fold_values, _nested_global, _best_rule, _paired, _others_table,
     _global_sels, _rechosen, _class_sels, _shrunk_sels, _pooled_class_f1, _fixed_sel, _rule_names, _se)
 
 # %% auto #0
