@@ -1,7 +1,8 @@
 """Where `StatScores.update` and `accuracy_multi` spend their time: each step on its own over the same batches as
 `bench_updates.py` (79 batches of 256 × 1,000 float32 logits and float32 0/1 targets), beside the floor, best of `--rounds`.
-The steps are those of `core.prep` (target decision, value checks) and of `stats.stat_update` (decision, counts), and a few
-alternatives to them, so that a change to the hot path starts from measured costs.
+The steps are those of `core.prep` (target decision, value checks, as the sweep and the ranking metrics take them), of
+`stats.stat_batch` (decisions and targets written side by side, counted at once: `StatScores.update`'s path) and of
+`stats.stat_update`, and a few alternatives to them, so that a change to the hot path starts from measured costs.
 
     python benchmarks/bench_steps.py [--n 20000] [--c 1000] [--rounds 7]
 """
@@ -20,7 +21,7 @@ def _exact_alt(y):
 def steps():
     "name -> f(x, y, pos): one batch's step (`pos` is `y==1`, computed beforehand)."
     from fastai_mlmetrics.core import check_shapes, value_flags, prep
-    from fastai_mlmetrics.stats import stat_update
+    from fastai_mlmetrics.stats import stat_update, stat_batch, decide
     from fastai_mlmetrics.metrics import accuracy_multi
     return {'decision pass (floor)': lambda x, y, p: FLOOR['decision'](x, y), 'read pass (floor)': lambda x, y, p: FLOOR['read'](x, y),
             'check_shapes': lambda x, y, p: check_shapes(x, y),
@@ -32,7 +33,9 @@ def steps():
             'scores: x>0': lambda x, y, p: x > 0, 'scores: aminmax(x)': lambda x, y, p: torch.aminmax(x),
             'scores: x.isnan().any()': lambda x, y, p: x.isnan().any(),
             'value_flags': lambda x, y, p: value_flags(x, y, True, None, p, None), 'prep': lambda x, y, p: prep(x, y),
-            'stat_update': lambda x, y, p: stat_update(x, p, None, 0.), 'accuracy_multi': lambda x, y, p: accuracy_multi(x, y)}
+            'stat_update': lambda x, y, p: stat_update(x, p, None, 0.),
+            'decide (pred, pos, nonzero)': lambda x, y, p: decide(x, y, 0., 3, True), 'stat_batch': lambda x, y, p: stat_batch(x, y),
+            'accuracy_multi': lambda x, y, p: accuracy_multi(x, y)}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

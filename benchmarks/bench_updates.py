@@ -46,10 +46,13 @@ def configs(pkgs, c):
             for x,y in bs: a.update(x, y)
         def acc(bs, p=p):
             for x,y in bs: p.metrics.accuracy_multi(x, y)
-        def sweep(bs, p=p):
-            s = p.sweep.ThresholdSweep(add_to_recorder=False).stats
+        def sweep(bs, p=p, **kw):
+            s = p.sweep.ThresholdSweep(add_to_recorder=False, **kw).stats
             for x,y in bs: s.update(x, y)
         cfg |= {f'StatScores.update{tag}': stat, f'accuracy_multi{tag}': acc, f'default sweep update{tag}': sweep}
+        if not tag:  # what the sweep's options cost: the per-class rules' kept bins, the bootstrap, both
+            cfg |= {f'sweep update, {k}': (lambda bs, kw=kw: sweep(bs, **kw)) for k,kw in
+                    (('per_class=False', dict(per_class=False)), ('boot=0', dict(boot=0)), ('per_class=False, boot=0', dict(per_class=False, boot=0)))}
     return cfg | {"fastai's accuracy_multi": fastai_acc, 'torchmetrics MultilabelStatScores.update': tm_stat}
 
 def main():

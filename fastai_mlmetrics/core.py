@@ -11,8 +11,8 @@ from decimal import Decimal, localcontext
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['check_shapes', 'check_thresh', 'value_flags', 'merge_flags', 'raise_flags', 'warn_flags', 'to_probs', 'prep',
-           'cutoff']
+__all__ = ['check_shapes', 'check_thresh', 'count_true', 'bad_targets', 'value_flags', 'merge_flags', 'raise_flags', 'warn_flags',
+           'to_probs', 'as_scores', 'prep', 'cutoff']
 
 # %% ../nbs/00_core.ipynb #759eaf3a
 def check_shapes(preds:Tensor, # predictions, `(samples, labels)`
@@ -40,6 +40,7 @@ def check_shapes(preds:Tensor, # predictions, `(samples, labels)`
 def check_thresh(thresh, # a float in [0,1], or one per class (1 predicts nothing)
                  name='thresh'):
     "Return `thresh` as a float, or a float64 CPU tensor of per-class thresholds, after checking it lies in [0,1]."
+    if isinstance(thresh, (int,float)) and not isinstance(thresh, bool) and 0<=thresh<=1: return float(thresh)  # a number: no tensor made
     if isinstance(thresh, (bool,str,bytes)) or thresh is None: raise TypeError(f"{name} must be a number in [0,1] or one per class, got {thresh!r}")
     try: t = torch.as_tensor(thresh, dtype=torch.float64).detach().cpu()
     except (TypeError, ValueError, RuntimeError): raise TypeError(f"{name} must be a number in [0,1] or one per class, got {thresh!r}") from None
@@ -51,6 +52,36 @@ def check_thresh(thresh, # a float in [0,1], or one per class (1 predicts nothin
         raise ValueError(f"{name}={v:g} is outside [0,1]: thresholds apply to probabilities "
                          f"(after the sigmoid when sigmoid=True){hint}")
     return t.item() if t.ndim==0 else t
+
+# %% ../nbs/00_core.ipynb #cnt0cd01
+@functools.cache
+def _cpu_int_mm()->bool:
+    "Whether this torch multiplies int8 matrices on the CPU (`torch._int_mm`, from torch 2.3)."
+    try: return torch._int_mm(torch.ones(1, 1, dtype=torch.int8), torch.ones(1, 1, dtype=torch.int8)).item()==1
+    except (AttributeError, RuntimeError, NotImplementedError): return False
+
+@functools.lru_cache(maxsize=256)
+def _ones8(r:int, c:int)->Tensor:
+    "An `[r,c]` int8 CPU matrix of ones, made once (never written to)."
+    return torch.ones(r, c, dtype=torch.int8)
+
+def count_true(b:Tensor, # a bool matrix `[B,C]`
+               dim:int, # 0: one count per column; 1: one per row
+              )->Tensor:
+    "Count of the bool matrix `b` along `dim`, in int32, without copying its entries to wider integers first (as a bool sum does)."
+    if b.device.type=='cpu' and b.numel() and _cpu_int_mm():  # a product of int8 matrices with a column (row) of ones: exact
+        i8 = b.view(torch.int8)
+        return torch._int_mm(_ones8(1, b.shape[0]), i8)[0] if dim==0 else torch._int_mm(i8, _ones8(b.shape[1], 1))[:,0]
+    return b.view(torch.uint8).sum(dim, dtype=torch.int32)
+
+def bad_targets(nonzero:Tensor, # count of the nonzero targets, masked entries included
+                pos:Tensor|int, # count of the kept targets equal to 1
+                kept:Tensor|None, # count of the kept entries (unused without `ignore_index`, or when it is 0)
+                numel:int, # count of all entries
+                ignore_index:int|None=None, # the target value masked out
+               )->Tensor:
+    "Whether some target is neither 0, 1 nor `ignore_index`, from counts: every nonzero target must be a kept 1 or a masked entry."
+    return nonzero!=(pos if ignore_index is None or ignore_index==0 else pos+numel-kept)  # masked zeros are not nonzero
 
 # %% ../nbs/00_core.ipynb #e4c26701
 _flag_msgs = ("predictions contain NaN: the model's outputs diverged (lower the learning rate, or check the inputs and the loss)",
@@ -65,21 +96,24 @@ def value_flags(preds:Tensor, # predictions
                 ignore_index:int|None=None, # target value to mask out
                 pos:Tensor|None=None, # `targs==1`, when the caller has it
                 keep:Tensor|None=None, # `targs!=ignore_index`, when the caller has it
+                bad_t:Tensor|None=None, # whether some target is not 0/1, when the caller counted it (`bad_targets`)
                )->Tensor:
     "Bool tensor `[4]` on the inputs' device: NaN preds, probabilities outside [0,1], targets not 0/1, and whether any pred lies outside [0,1]. No host sync."
-    z = torch.zeros((), dtype=torch.bool, device=preds.device)
+    z,c = _filled((), False, torch.bool, preds.device),lambda v: _filled((), v, preds.dtype, preds.device)
     if preds.numel()==0: nan = outside = z
     else:
         lo,hi = torch.aminmax(preds)  # one pass; both are NaN when any value is
-        nan,outside = hi.isnan(),(lo<0)|(hi>1)
-    bad_t = z
-    if targs.dtype!=torch.bool:
-        # the targets are 0/1 (or masked) exactly when every nonzero one is a 1 (or masked): two counts, no per-entry test
-        ok = (targs==1 if pos is None else pos).count_nonzero()
-        if ignore_index is not None and ignore_index not in (0,1):
-            ok = ok + targs.numel() - (targs!=ignore_index if keep is None else keep).count_nonzero()
-        bad_t = targs.count_nonzero()!=ok
-    return torch.stack([nan, outside & ~nan if not sigmoid else z, bad_t, outside])
+        nan,outside = hi.isnan(),(lo<c(0))|(hi>c(1))
+    if bad_t is None and targs.dtype!=torch.bool:  # counts only: no per-entry test
+        tot,mask = (lambda b: count_true(b, 1).sum()),ignore_index is not None and ignore_index!=0
+        kept = tot(targs!=ignore_index if keep is None else keep) if mask else None
+        bad_t = bad_targets(tot(targs.bool()), 0 if ignore_index==1 else tot(targs==1 if pos is None else pos), kept, targs.numel(), ignore_index)
+    return torch.stack([nan, outside & ~nan if not sigmoid else z, z if bad_t is None else bad_t, outside])
+
+@functools.lru_cache(maxsize=64)
+def _filled(shape:tuple, v, dtype, device)->Tensor:
+    "A tensor of `shape` filled with `v`, made once (never written to): a constant that no batch converts again."
+    return torch.full(shape, v, dtype=dtype, device=device)
 
 def merge_flags(a:Tensor|None, b:Tensor|None)->Tensor|None:
     "Flags raised in `a` or `b` (either may be `None`), still on the device."
@@ -103,6 +137,10 @@ def to_probs(preds:Tensor, sigmoid:bool=True)->Tensor:
     x = preds.to(torch.float32 if preds.device.type=='mps' else torch.float64)
     return x.sigmoid() if sigmoid else x
 
+def as_scores(preds:Tensor)->Tensor:
+    "The scores a metric decides and ranks on: `preds` themselves, half precision upcast to float32."
+    return preds.float() if preds.dtype in (torch.float16, torch.bfloat16) else preds
+
 def prep(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, labels)`
          targs:Tensor, # 0/1 targets: float, int or bool
          sigmoid:bool=True, # `preds` are logits
@@ -119,7 +157,7 @@ def prep(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, la
         flags = value_flags(preds, targs, sigmoid, ignore_index, pos, keep)
         # on the CPU an error is raised at once; the flags still travel, for the end-of-pass warning
         if not (preds.device.type!='cpu' if defer is None else defer): raise_flags(flags)
-    return (preds.float() if preds.dtype in (torch.float16, torch.bfloat16) else preds), pos, keep, flags
+    return as_scores(preds), pos, keep, flags
 
 # %% ../nbs/00_core.ipynb #6c9806b3
 @functools.lru_cache(maxsize=65536)

@@ -11,6 +11,7 @@ from torch import Tensor
 from fastai.learner import Metric, Learner, Recorder
 from fastai.callback.tracker import TrackerCallback
 from .core import *
+from .core import _filled
 from .stats import *
 from .distributed import *
 
@@ -66,30 +67,37 @@ class Accumulator:
         if k not in self._dev: self._dev[k] = x.to(device)
         return self._dev[k]
 
-    def prep(self, preds, targs):
-        "Select `labels`, check, and take the batch's sample weights: `(scores, pos, keep, weight)`."
+    def select(self, preds, targs):
+        "`(preds, targs)` after checking their shapes, with only the `labels` columns."
+        check_shapes(preds, targs)
         if self.labels is not None:
-            check_shapes(preds, targs)
             if len(self.labels) and self.labels.max()>=preds.shape[1]:
                 raise ValueError(f"labels has index {self.labels.max().item()}, but the inputs have {preds.shape[1]} labels (0 to {preds.shape[1]-1})")
             idx = self.on(self.labels, preds.device)
             preds,targs = preds[:,idx],targs[:,idx]
-        x,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index, self.validate_args)
+        return preds,targs
+
+    def weight(self, n:int, device)->Tensor|None:
+        "The sample weights of the batch's `n` samples on `device` (`None` without `sample_weight`)."
+        if self.sample_weight is None: return None
+        if world()>1: raise ValueError("sample_weight is not supported under distributed training: each process sees another slice of the data")
+        if self.offset+n > len(self.sample_weight):
+            raise ValueError(f"sample_weight has {len(self.sample_weight)} entries, but more samples were seen: "
+                             f"pass one weight per validation sample, in the validation loader's order")
+        self.offset += n
+        return self.on(self.sample_weight, device)[self.offset-n:self.offset]
+
+    def prep(self, preds, targs):
+        "Select `labels`, check, and take the batch's sample weights: `(scores, pos, keep, weight)`."
+        x,pos,keep,flags = prep(*self.select(preds, targs), self.sigmoid, self.ignore_index, self.validate_args)
         self.flags = merge_flags(self.flags, flags)
-        w = None
-        if self.sample_weight is not None:
-            if world()>1: raise ValueError("sample_weight is not supported under distributed training: each process sees another slice of the data")
-            n = len(x)
-            if self.offset+n > len(self.sample_weight):
-                raise ValueError(f"sample_weight has {len(self.sample_weight)} entries, but more samples were seen: "
-                                 f"pass one weight per validation sample, in the validation loader's order")
-            w = self.on(self.sample_weight, x.device)[self.offset:self.offset+n]
-            self.offset += n
-        return x,pos,keep,w
+        return x,pos,keep,self.weight(len(x), x.device)
 
     def add(self, s:dict):
-        "Add the sums `s` of one batch to the state."
-        self.state,self._red = (s if self.state is None else {k:self.state[k]+v for k,v in s.items()}),None
+        "Add the sums `s` of one batch to the state (integer sums in int64 from the first batch on: no per-batch conversion)."
+        if self.state is None: self.state = {k:v if v.is_floating_point() else v.long() for k,v in s.items()}
+        else: self.state = {k:self.state[k]+v for k,v in s.items()}
+        self._red = None
 
     def sums(self, name:str|None=None)->dict|None:
         "The state summed over batches (and processes, once, cached), after raising any value problem (naming `name`); `None` if nothing was seen."
@@ -112,14 +120,24 @@ class StatScores(Accumulator):
         super().__init__(sigmoid, ignore_index, labels, sample_weight, validate_args)
 
     def update(self, preds:Tensor, targs:Tensor):
-        "Add one batch."
-        x,pos,keep,w = self.prep(preds, targs)
-        self.add(stat_update(x, pos, keep, self.cut(x), w, self.betas))
+        "Add one batch: its decisions, targets and target check counted together (`stat_batch`)."
+        preds,targs = self.select(preds, targs)
+        x = as_scores(preds)
+        s,bad = stat_batch(x, targs, self.cut(x), self.ignore_index, self.weight(len(x), x.device), self.betas, self.validate_args)
+        if self.validate_args:
+            flags = value_flags(x, targs, self.sigmoid, bad_t=bad)
+            if x.device.type=='cpu': raise_flags(flags)  # as `prep`: at once on the CPU, deferred elsewhere
+            self.flags = merge_flags(self.flags, flags)
+        self.add(s)
 
-    def cut(self, x:Tensor):
-        "The threshold's exact `cutoff` for the scores `x`: a float, or a `[C]` tensor on `x`'s device (computed once)."
+    def reduce(self)->dict|None:
+        "The state summed over the processes, unpacked (`stat_unpack`)."
+        return stat_unpack(reduce_sums(self.state))
+
+    def cut(self, x:Tensor)->Tensor:
+        "The threshold's exact `cutoff` for the scores `x`: a 0-d or `[C]` tensor of their dtype on their device (computed once)."
         k = ('cut',x.dtype,x.device,x.shape[1])
-        if k not in self._dev: self._dev[k] = cut_for(self.thresh, self.sigmoid, x)
+        if k not in self._dev: self._dev[k] = torch.as_tensor(cut_for(self.thresh, self.sigmoid, x), dtype=x.dtype, device=x.device)
         return self._dev[k]
 
 # %% ../nbs/02_metrics.ipynb #f8700b69
@@ -396,12 +414,18 @@ def accuracy_multi(inp:Tensor, # logits (`sigmoid=True`) or probabilities; `(sam
     if isinstance(inp, Tensor) and isinstance(targ, Tensor) and inp.shape==targ.shape and inp.ndim!=2:
         # an element-wise mean, so any shape fastai takes (one sample's vectors from `predict`, say): labels on the last dim
         inp,targ = inp.reshape(-1, inp.shape[-1] if inp.ndim else 1),targ.reshape(-1, targ.shape[-1] if targ.ndim else 1)
-    x,pos,_,flags = prep(inp, targ, sigmoid)
-    th = check_thresh(thresh)
+    check_shapes(inp, targ)
+    x,th,chk = as_scores(inp),check_thresh(thresh),targ.dtype!=torch.bool
     warn_zero_thresh(th, sigmoid)
-    wrong = count_true((x > cut_for(th, sigmoid, x)) ^ pos, 0).sum()  # int32 per label, summed in int64
-    acc = (pos.numel()-wrong).float()/pos.numel()  # as `.float().mean()` of the 0/1 matches, without them
-    return acc if flags is None else torch.where(flags[:3].any(), float('nan'), acc)
+    # the decisions, the targets and (unless bool) the nonzero targets side by side, counted by one product: one total per slot
+    (B,C),S = x.shape,2+chk
+    buf,(wrong,pos,*_) = decide(x, targ, cut_for(th, sigmoid, x), S, chk)
+    wrong ^= pos
+    t = count_true(buf.view(B*S, C), 1).view(B, S).sum(0).unbind()
+    flags = value_flags(x, targ, sigmoid, bad_t=bad_targets(t[-1], t[1], None, x.numel()) if chk else None)
+    if x.device.type=='cpu': raise_flags(flags)  # as `prep`: at once on the CPU, deferred elsewhere
+    acc = (x.numel()-t[0]).float()/x.numel()  # as `.float().mean()` of the 0/1 matches, without them
+    return torch.where(flags[:3].any(), _filled((), math.nan, acc.dtype, acc.device), acc)
 
 def multilabel_stat_scores(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, labels)`
                            targs:Tensor, # 0/1 targets

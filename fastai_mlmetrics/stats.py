@@ -11,13 +11,14 @@ from fractions import Fraction
 from torch import Tensor
 from sklearn.exceptions import UndefinedMetricWarning
 from .core import *
+from .core import _cpu_int_mm, _filled
 
 # %% auto #0
-__all__ = ['averages', 'safe_div', 'fdtype', 'sample_kinds', 'count_true', 'stat_update', 'check_average', 'check_zero_division',
-           'nanaverage', 'stat_compute', 'check_accuracy_average', 'accuracy_compute', 'hamming_compute', 'mcc_compute',
-           'exact_compute', 'rank_groups', 'auroc_groups', 'ap_groups', 'uniform_grid', 'is_uniform', 'grid_cuts',
-           'hist_bins', 'bincount_nosync', 'hist_update', 'hist_counts', 'hist_groups', 'sample_folds',
-           'poisson_weights', 'BootCounts', 'boot_scores', 'boot_ap']
+__all__ = ['averages', 'safe_div', 'fdtype', 'sample_kinds', 'decide', 'stat_batch', 'stat_unpack', 'stat_update',
+           'check_average', 'check_zero_division', 'nanaverage', 'stat_compute', 'check_accuracy_average',
+           'accuracy_compute', 'hamming_compute', 'mcc_compute', 'exact_compute', 'rank_groups', 'auroc_groups',
+           'ap_groups', 'uniform_grid', 'is_uniform', 'grid_cuts', 'hist_bins', 'bincount_nosync', 'hist_update',
+           'hist_counts', 'hist_groups', 'sample_folds', 'poisson_weights', 'BootCounts', 'boot_scores', 'boot_ap']
 
 # %% ../nbs/01_stats.ipynb #b7587dec
 def safe_div(num:Tensor, den:Tensor, zero=0.)->Tensor:
@@ -33,28 +34,85 @@ def sample_kinds(betas=(1.,)):
     "Names of the per-sample scores `stat_update` sums: precision, recall, jaccard, specificity, negative predictive value, then one F-beta per beta."
     return ['precision','recall','jaccard','specificity','npv',*[f'f{b:g}' for b in betas]]
 
-@functools.cache
-def _cpu_int_mm()->bool:
-    "Whether this torch multiplies int8 matrices on the CPU (`torch._int_mm`, from torch 2.3)."
-    try: return torch._int_mm(torch.ones(1, 1, dtype=torch.int8), torch.ones(1, 1, dtype=torch.int8)).item()==1
-    except (AttributeError, RuntimeError, NotImplementedError): return False
-
-def count_true(b:Tensor, # a bool matrix `[B,C]`
-               dim:int, # 0: one count per column; 1: one per row
-              )->Tensor:
-    "Count of the bool matrix `b` along `dim`, in int32, without copying its entries to wider integers first (as a bool sum does)."
-    if b.device.type=='cpu' and b.numel() and _cpu_int_mm():  # a product of int8 matrices with a column (row) of ones: exact
-        i8,one = b.view(torch.int8),lambda *s: torch.ones(*s, dtype=torch.int8)
-        return torch._int_mm(one(1, b.shape[0]), i8)[0] if dim==0 else torch._int_mm(i8, one(b.shape[1], 1))[:,0]
-    return b.view(torch.uint8).sum(dim, dtype=torch.int32)
-
 @functools.lru_cache(maxsize=64)
-def _sample_rows(betas:tuple, device, ftype)->tuple:
-    "Integer coefficients taking per-sample `[tp, pred, pos, n]` to the ratios' numerators, denominators and `fp+fn`, and how many betas they cover."
+def _sample_rows(betas:tuple, device, ftype, slots:int=4, C:int|None=None)->tuple:
+    """Integer coefficients taking per-sample `[pred, pos, tp, n]` to the ratios' numerators, denominators and `fp+fn`, and how many betas they cover:
+    `(A, k, c)`, `A` reading `slots` counts (the ones past `n` weigh nothing); with `C`, `n` is not read but is the constant `C`, and `c` its column."""
     ib = betas if all(float(b*b).is_integer() for b in betas) else ()
-    num = [[1,0,0,0]]*3 + [[1,-1,-1,1]]*2 + [[1+b*b,0,0,0] for b in ib]  # tp (precision, recall, jaccard), tn (specificity, npv), (1+b²)tp
-    den = [[0,1,0,0],[0,0,1,0],[-1,1,1,0],[0,0,-1,1],[0,-1,0,1]] + [[0,1,b*b,0] for b in ib]  # pred, pos, tp+fp+fn, n-pos, n-pred, pred+b²pos
-    return torch.tensor(num+den+[[-2,1,1,0]], dtype=ftype, device=device),len(ib)  # last row: fp+fn
+    num = [[0,0,1,0]]*3 + [[-1,-1,1,1]]*2 + [[0,0,1+b*b,0] for b in ib]  # tp (precision, recall, jaccard), tn (specificity, npv), (1+b²)tp
+    den = [[1,0,0,0],[0,1,0,0],[1,1,-1,0],[0,-1,0,1],[-1,0,0,1]] + [[1,b*b,0,0] for b in ib]  # pred, pos, tp+fp+fn, n-pos, n-pred, pred+b²pos
+    A = torch.tensor(num+den+[[1,1,-2,0]], dtype=ftype, device=device)  # last row: fp+fn
+    A,c = (A,None) if C is None else (A[:,:3],A[:,3:]*C)
+    return torch.cat([A, A.new_zeros(len(A), slots-A.shape[1])], 1),len(ib),c
+
+def decide(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabilities
+           targs:Tensor, # targets `[B,C]`: bool, or any dtype whose 1 is positive
+           cut:float|Tensor, # `cutoff` of the threshold: a scalar, or a 0-d or `[C]` tensor on `scores`' device and dtype
+           slots:int=2, # slots of the buffer: 2 or more
+           check:bool=False, # write the nonzero targets into the last slot (for `bad_targets`)
+          )->tuple:
+    "A bool buffer `[B,slots,C]` holding `scores > cut` in slot 0, `targs==1` in slot 1 and, if `check`, `targs!=0` in the last (any other slot is the caller's), and its slots."
+    buf = torch.empty(scores.shape[0], slots, scores.shape[1], dtype=torch.bool, device=scores.device)
+    s = buf.unbind(1)
+    torch.gt(scores, cut, out=s[0])
+    if targs.dtype==torch.bool: s[1].copy_(targs)
+    else: torch.eq(targs, _filled((), 1, targs.dtype, targs.device), out=s[1])  # a constant tensor: no scalar converted per batch
+    if check: s[-1].copy_(targs)  # a cast to bool
+    return buf,s
+
+def stat_batch(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabilities
+               targs:Tensor, # targets `[B,C]`: bool, or any dtype whose 1 is positive
+               cut:float|Tensor=0., # `cutoff` of the threshold: a scalar, or a 0-d or `[C]` tensor on `scores`' device and dtype
+               ignore_index:int|None=None, # target value whose entries are masked out
+               weight:Tensor|None=None, # sample weights `[B]`
+               betas=(1.,), # betas of the per-sample F-beta scores to sum
+               check:bool=True, # count the nonzero targets too, for `bad_targets` (not needed for bool `targs`)
+               keep:Tensor|None=None, # for bool `targs`: a bool mask of the entries to count, instead of `ignore_index`
+              )->tuple:
+    "One batch's decisions and targets written side by side and counted at once: `(sums, bad)`, sums to add up and read with `stat_unpack`, and whether some target is not 0/1 (`None` if not checked)."
+    B,C = scores.shape
+    kp,chk = keep is not None or ignore_index is not None,check and targs.dtype!=torch.bool
+    S = 3+kp+chk
+    buf,(pred,pos,hit,*rest) = decide(scores, targs, cut, S, chk)  # slots: pred, pos, hit, [keep], [nonzero target]
+    if kp:
+        if keep is None: torch.ne(targs, ignore_index, out=rest[0])
+        else: rest[0].copy_(keep)
+        pred &= rest[0]; pos &= rest[0]
+    torch.logical_and(pred, pos, out=hit)
+    ftype = fdtype(scores.device)
+    # per sample: integer counts `[pred, pos, tp, n]` (`n` the kept count, or `C`) of one product, exact in float64 (float32 on MPS),
+    # then one ratio per score kind; a ratio's numerator is 0 wherever its denominator is (each is at most a sum of the denominator's counts)
+    cs = count_true(buf.view(B*S, C), 1).view(B, S)
+    v = cs.t().to(ftype)
+    A,k,c = _sample_rows(betas, scores.device, ftype, S, None if kp else C)
+    M = A@v if c is None else torch.addmm(c, A, v)  # integer combinations of integers: exact, in any order
+    # a beta whose square is not an integer: the F-beta rows elementwise (a product's rounding could depend on the order)
+    num,zs = (M[:5+k],M[5+k:]) if k==len(betas) else (torch.cat([M[:5], *[(1+b*b)*v[2:3] for b in betas]]),
+                                                       torch.cat([M[5:10], *[b*b*v[1:2]+v[:1] for b in betas], M[-1:]]))
+    z = zs==_filled((), 0, ftype, zs.device)  # zero denominators, then (last row) the exact matches: `fp+fn==0`
+    r = num/torch.where(z, _filled((), 1, ftype, z.device), zs)[:-1]  # `safe_div`
+    bad = None
+    if chk:
+        t = cs.sum(0).unbind()  # one total per slot
+        bad = bad_targets(t[-1], t[1], t[3] if kp else None, B*C, ignore_index)
+    if weight is None:  # per class: exact integers `[pred, pos, tp, n]` in int32, summed as they are (`stat_unpack` takes the differences)
+        cc = count_true(buf.view(B, S*C)[:,:(3+kp)*C], 0).view(3+kp, C)  # every slot but the nonzero targets'
+        cnt = cc if kp else torch.cat([cc, _filled((1,C), B, torch.int32, scores.device)])
+        return dict(cnt=cnt, smp=torch.cat([r.sum(1), z.sum(1, dtype=ftype), _filled((1,), B, ftype, scores.device)])),bad
+    w = weight.to(ftype)  # per class: weighted, their differences taken per batch
+    ctp,cpred,cpos = (w@hit.to(ftype)),(w@pred.to(ftype)),(w@pos.to(ftype))
+    cn = w@rest[0].to(ftype) if kp else w.sum().expand(C)
+    smp = torch.cat([(r*w).sum(1), (z[:-1]*w).sum(1), (z[-1]*w).sum()[None], w.sum()[None]])
+    return dict(tp=ctp, fp=cpred-ctp, fn=cpos-ctp, tn=cn-cpred-cpos+ctp, smp=smp),bad
+
+def stat_unpack(s:dict|None)->dict|None:
+    "`stat_batch`'s sums (over any number of batches) as per-class `tp,fp,fn,tn`, per-sample score sums `sdef`/`sund`, `n`, `exact`."
+    if s is None: return None
+    p = s['smp']; k = (len(p)-2)//2
+    if 'cnt' in s:
+        pred,pos,tp,cn = s['cnt'].long()
+        s = dict(tp=tp, fp=pred-tp, fn=pos-tp, tn=cn-pred-pos+tp)
+    return dict(tp=s['tp'], fp=s['fp'], fn=s['fn'], tn=s['tn'], sdef=p[:k], sund=p[k:2*k], n=p[2*k+1], exact=p[2*k])
 
 def stat_update(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabilities
                 pos:Tensor, # bool targets `[B,C]`
@@ -64,32 +122,7 @@ def stat_update(scores:Tensor, # scores `[B,C]` from `prep`: logits or probabili
                 betas=(1.,), # betas of the per-sample F-beta scores to sum
                )->dict:
     "Sums of one batch's decisions `scores > cut`: per-class `tp,fp,fn,tn`, per-sample score sums `sdef`/`sund`, `n`, `exact`."
-    pred = scores > cut
-    if keep is not None: pred,pos = pred&keep,pos&keep
-    hit = pred & pos
-    B,C = pred.shape
-    ftype = fdtype(scores.device)
-    # per sample: integer counts `[tp, pred, pos, n]`, exact in float64 (float32 on MPS), then one ratio per score kind
-    n = count_true(keep,1) if keep is not None else torch.full((B,), C, dtype=torch.int32, device=pred.device)
-    v = torch.stack([count_true(hit,1),count_true(pred,1),count_true(pos,1),n]).to(ftype)
-    A,k = _sample_rows(betas, pred.device, ftype)
-    M = A@v  # integer combinations of integers: exact, in any order
-    # a beta whose square is not an integer: the F-beta rows elementwise (a product's rounding could depend on the order)
-    num = M[:5+k] if k==len(betas) else torch.cat([M[:5], *[(1+b*b)*v[:1] for b in betas]])
-    den = M[5+k:10+2*k] if k==len(betas) else torch.cat([M[5:10], *[b*b*v[2:3]+v[1:2] for b in betas]])
-    ok = den>0
-    r = torch.where(ok, num/torch.where(ok, den, 1), 0.)  # `safe_div`, its mask reused
-    exact = M[-1]==0
-    if weight is None:  # per class: exact integers
-        ctp,cpred,cpos = torch.stack([count_true(hit,0),count_true(pred,0),count_true(pos,0)]).long()
-        cn = B if keep is None else count_true(keep,0).long()
-        sdef,sund,n,exact = r.sum(1),(~ok).sum(1).to(ftype),torch.full((), B, dtype=ftype, device=scores.device),exact.sum().to(ftype)
-    else:  # per class: weighted
-        w = weight.to(ftype)
-        ctp,cpred,cpos = (w@hit.to(ftype)),(w@pred.to(ftype)),(w@pos.to(ftype))
-        cn = w.sum().expand(C) if keep is None else w@keep.to(ftype)
-        sdef,sund,n,exact = (r*w).sum(1),((~ok)*w).sum(1),w.sum(),(exact*w).sum()
-    return dict(tp=ctp, fp=cpred-ctp, fn=cpos-ctp, tn=cn-cpred-cpos+ctp, sdef=sdef, sund=sund, n=n, exact=exact)
+    return stat_unpack(stat_batch(scores, pos, cut, weight=weight, betas=betas, keep=keep)[0])
 
 # %% ../nbs/01_stats.ipynb #b54622d9
 _scores = {'precision':('Precision','predicted'), 'recall':('Recall','true'), 'fbeta':('F-score','true nor predicted'),

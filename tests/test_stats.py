@@ -135,15 +135,18 @@ def test_hist_update_per_class_per_sample_and_defaults():
 
 def test_count_true_is_the_same_on_both_paths(monkeypatch):
     "`count_true` gives int32 counts equal to a bool sum, with torch's int8 product and without it, and for empty matrices."
-    import fastai_mlmetrics.stats as st
-    g, has = torch.Generator().manual_seed(5), st._cpu_int_mm()
+    import fastai_mlmetrics.core as co
+    g, has, calls, mm = torch.Generator().manual_seed(5), co._cpu_int_mm(), [], torch._int_mm
+    monkeypatch.setattr(torch, '_int_mm', lambda *a: calls.append(1) or mm(*a))
     for shape in ((37, 11), (0, 4), (3, 0), (1, 1)):
         b = torch.rand(*shape, generator=g) < .4
         for fast in (True, False):
-            monkeypatch.setattr(st, '_cpu_int_mm', lambda fast=fast: fast and has)
+            monkeypatch.setattr(co, '_cpu_int_mm', lambda fast=fast: fast and has)
             for d in (0, 1):
-                got = st.count_true(b, d)
+                calls.clear()
+                got = co.count_true(b, d)
                 assert got.dtype == torch.int32 and torch.equal(got, b.sum(d).int()), (shape, fast, d)
+                assert len(calls) == (fast and has and b.numel() > 0), (shape, fast, d)  # the path asked for is the one taken
 
 def test_stat_update_defaults_and_float32_weights():
     "The default cut is 0 (logits at p=0.5); float32 sample weights give the float64 weights' sums."
