@@ -1,0 +1,84 @@
+"""Compare this tree's count metrics with an earlier tree's, bit for bit: every `StatScores` sum and flag, `value_flags`,
+`accuracy_multi`, and every error message, on random, tied, masked, weighted, empty, half-precision and corrupted inputs.
+A change to the hot path that should change no value is checked with it:
+
+    git worktree add ../before <commit> && python tools/bitwise.py ../before [--seeds 10] [--iters 300]
+"""
+import argparse, sys, warnings
+from pathlib import Path
+import torch
+sys.path.insert(0, str(Path(__file__).parents[1]/'benchmarks'))
+from bench_updates import load_pkg
+
+_ints = {torch.float64: torch.int64, torch.float32: torch.int32, torch.float16: torch.int16, torch.bfloat16: torch.int16}
+
+def same(a, b)->bool:
+    "Equal bit for bit: dicts key by key, tensors of one dtype and shape whose bits (NaN and -0 included) agree."
+    if isinstance(a, dict): return a.keys()==b.keys() and all(same(a[k], b[k]) for k in a)
+    if a is None or b is None: return a is b
+    if a.dtype!=b.dtype or a.shape!=b.shape: return False
+    return torch.equal(a.view(_ints[a.dtype]), b.view(_ints[b.dtype])) if a.is_floating_point() else torch.equal(a, b)
+
+def outcome(f):
+    "`('ok', value)` or `('err', type, message)`."
+    try: return ('ok', f())
+    except Exception as e: return ('err', type(e).__name__, str(e))
+
+def agree(r1, r2)->bool:
+    if r1[0]!=r2[0]: return False
+    return r1[1:]==r2[1:] if r1[0]=='err' else same(r1[1], r2[1])
+
+def stat(M, bs, kw):
+    a = M.StatScores(**kw)
+    for x,y in bs: a.update(x, y)
+    return dict(sums=a.sums(), **({} if a.flags is None else dict(flags=a.flags)))
+
+def batches(g, it):
+    "A few batches of one kind (random, tied or probabilities), targets of one dtype, masked and corrupted by `it`'s pattern."
+    C, nb = int(torch.randint(1, 12, (1,), generator=g)), int(torch.randint(1, 4, (1,), generator=g))
+    ii = [None, -100, 0, 1][it%4]
+    tdt, pdt = [torch.float32, torch.int64, torch.bool, torch.float16, torch.uint8][it%5], [torch.float32, torch.float64, torch.float16][it%3]
+    out = []
+    for _ in range(nb):
+        B = int(torch.randint(0, 9, (1,), generator=g))
+        x = [torch.randn(B, C, generator=g)*3, torch.randint(-2, 3, (B, C), generator=g).float()*.5, torch.rand(B, C, generator=g)][it%3]
+        y = (torch.rand(B, C, generator=g) < .3).float()
+        if ii is not None and tdt not in (torch.bool, torch.uint8): y = torch.where(torch.rand(y.shape, generator=g) < .2, float(ii), y)
+        if it%7==0 and y.numel():  # a bad target, and now and then a NaN prediction
+            y.view(-1)[0] = [.5, 2., -1., float('nan')][it%4] if tdt.is_floating_point else 2
+            if it%3==0: x.view(-1)[-1] = float('nan')
+        out.append((x.to(pdt), y.bool() if tdt==torch.bool else y.to(tdt)))
+    return out, C, ii
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('before'); ap.add_argument('--seeds', type=int, default=10); ap.add_argument('--iters', type=int, default=300)
+    a = ap.parse_args()
+    warnings.simplefilter('ignore')
+    import fastai_mlmetrics.metrics as NM, fastai_mlmetrics.core as NC
+    old = load_pkg(a.before, 'fmm_before'); OM, OC = old.metrics, old.core
+    n = differ = order = 0
+    for seed in range(a.seeds):
+        g = torch.Generator().manual_seed(seed)
+        for it in range(a.iters):
+            bs, C, ii = batches(g, it)
+            N = sum(len(x) for x,_ in bs)
+            kws = [{}, dict(thresh=.3), dict(thresh=torch.rand(C, generator=g).tolist()), dict(betas=(1., .3, 2.)), dict(sigmoid=False),
+                   dict(sample_weight=torch.rand(N, generator=g)), dict(sample_weight=torch.rand(max(N-1, 0), generator=g)),
+                   dict(labels=[0] if C==1 else [C-1, 0]), dict(validate_args=False), dict(thresh=0.), dict(thresh=1.)]
+            for kw in kws:
+                kw = kw | ({} if ii is None else dict(ignore_index=ii))
+                r1, r2 = outcome(lambda: stat(OM, bs, kw)), outcome(lambda: stat(NM, bs, kw)); n += 1
+                if r1[0]==r2[0]=='err' and 'sample_weight has' in r2[2] and 'sample_weight has' not in r1[2]: order += 1; continue
+                if not agree(r1, r2): differ += 1; print('differs:', seed, it, kw, str(r1)[:200], str(r2)[:200])
+            for x,y in bs:
+                for sg in (True, False):
+                    pos = y if y.dtype==torch.bool else y==1
+                    for args in ((x, y, sg, ii), (x, y, sg, ii, pos)):
+                        n += 1; differ += not agree(outcome(lambda: OC.value_flags(*args)), outcome(lambda: NC.value_flags(*args)))
+                    n += 1; differ += not agree(outcome(lambda: OM.accuracy_multi(x, y, sigmoid=sg)), outcome(lambda: NM.accuracy_multi(x, y, sigmoid=sg)))
+    print(f"{n:,} comparisons over {a.seeds} seeds, {differ} differ; {order} where a batch has both a bad value and too few sample "
+          f"weights, whose error now names the weights first")
+    sys.exit(differ>0)
+
+if __name__ == '__main__': main()
