@@ -9,12 +9,14 @@ O, W, R, S, H, D, C = ('tests/test_oracle.py', 'tests/test_oracle_weighted.py', 
                        'tests/test_honest.py', 'tests/test_distributed.py', 'tests/test_core.py')
 # name: (module, what the code says, the bug, tests that must fail)
 BUGS = {
-    'decision >=':              ('stats.py', "    pred = scores > cut\n    if keep is not None: pred,pos = pred&keep,pos&keep\n    hit = pred & pos",
-                                 "    pred = scores >= cut\n    if keep is not None: pred,pos = pred&keep,pos&keep\n    hit = pred & pos", [O]),
+    'decision >=':              ('stats.py', "    torch.gt(scores, cut, out=s[0])", "    torch.ge(scores, cut, out=s[0])", [O]),
+    'mask left off decisions':  ('stats.py', "        pred &= rest[0]; pos &= rest[0]", "        pos &= rest[0]", [O]),
+    'tn without tp':            ('stats.py', "        s = dict(tp=tp, fp=pred-tp, fn=pos-tp, tn=cn-pred-pos+tp)", "        s = dict(tp=tp, fp=pred-tp, fn=pos-tp, tn=cn-pred-pos)", [O]),
+    'masked zeros as nonzero':  ('core.py', "pos if ignore_index is None or ignore_index==0 else pos+numel-kept", "pos if ignore_index is None else pos+numel-kept", [C]),
     'F-beta fp/fn swapped':     ('stats.py', "'fbeta':((1+b2)*tp,(1+b2)*tp+b2*fn+fp)", "'fbeta':((1+b2)*tp,(1+b2)*tp+b2*fp+fn)", [O]),
     'zero_division ignored':    ('stats.py', "    return torch.where(ok, num/torch.where(ok, den, 1), zero)", "    return torch.where(ok, num/torch.where(ok, den, 1), 0.)", [W]),
     'weighted average unweighted': ('stats.py', "    if weights is None or weights.sum()==0: return x.mean()", "    return x.mean()", [W]),
-    'exact match unweighted':   ('stats.py', "w.sum(),(exact*w).sum()", "w.sum(),exact.sum().to(w.dtype)", [W]),
+    'exact match unweighted':   ('stats.py', "(z[-1]*w).sum()[None]", "z[-1].sum().to(w.dtype)[None]", [W]),
     'samples AUROC/AP unweighted': ('metrics.py', "return nanaverage(res, None if s.get('w') is None else s['w'].to(res.dtype))", "return nanaverage(res, None)", [W]),
     'AUROC/AP mask dropped':    ('metrics.py', "None if keep is None else f(keep), wb, ft)", "None, wb, ft)", [W]),
     'class prior unmasked':     ('report.py', "    n = pos.shape[0] if keep is None else keep.sum(0).clamp_min(1)", "    n = pos.shape[0]", [R]),
