@@ -65,6 +65,14 @@ def test_thresholds_outside_unit_interval_are_refused(t):
     else:
         with pytest.raises(ValueError, match='outside \\[0,1\\]'): check_thresh(t)
 
+def test_a_scalar_threshold_is_a_float_however_given():
+    "Python numbers take a short path; numpy scalars and 0-d tensors the long one: both give the same Python float, and lists a float64 tensor."
+    import numpy as np
+    for t in (0, 1, .25, np.float64(.25), np.float32(.25), torch.tensor(.25), torch.tensor(.25, dtype=torch.float64), np.array(.25)):
+        got = check_thresh(t)
+        assert type(got) is float and got == float(t), t
+    assert torch.equal(check_thresh([.25, 1]), torch.tensor([.25, 1.], dtype=torch.float64))
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs a CUDA device')
 def test_mixed_devices_are_refused():
     with pytest.raises(ValueError, match='move both to one device'): prep(torch.rand(2, 2).cuda(), torch.zeros(2, 2))
