@@ -160,6 +160,32 @@ def test_stat_update_defaults_and_float32_weights():
     s32, s64 = stat_update(x, y, keep, 0., w.float()), stat_update(x, y, keep, 0., w.double())
     for k in s64: torch.testing.assert_close(s32[k], s64[k], rtol=1e-6, atol=0)
 
+def test_stat_batch_defaults_and_stat_update_arguments():
+    "`stat_batch` cuts at 0 and checks the targets by default (bool targets need no check); `stat_update` passes on its weights and betas."
+    from fastai_mlmetrics.stats import stat_batch, stat_unpack, stat_update
+    x, y, keep = _data(50, 4, seed=4)
+    yf = y.float(); yf[0, 0] = .5
+    s, bad = stat_batch(x, yf)
+    assert bad.item() is True and stat_batch(x, y.float())[1].item() is False  # checked by default
+    assert stat_batch(x, yf, check=False)[1] is None and stat_batch(x, y)[1] is None and stat_batch(x, y, keep=keep)[1] is None
+    assert torch.equal(s['cnt'], stat_batch(x, yf, 0.)[0]['cnt']) and not torch.equal(s['cnt'], stat_batch(x, yf, 1.)[0]['cnt'])
+    w = torch.rand(50, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    sw = stat_update(x, y, keep, 0., w)
+    p, t = (x > 0) & keep, y & keep
+    torch.testing.assert_close(sw['tp'], w @ (p & t).double()); torch.testing.assert_close(sw['n'], w.sum())
+    torch.testing.assert_close(sw['exact'], (w * ((p ^ t).sum(1) == 0)).sum())
+    sb = stat_update(x, y, keep, 0., betas=(1., .3, 2.))
+    assert len(sb['sdef']) == len(sb['sund']) == 8 and sb['n'].ndim == sb['exact'].ndim == 0 and torch.equal(sb['sdef'], stat_unpack(stat_batch(x, y, keep=keep, betas=(1., .3, 2.))[0])['sdef'])
+    f2 = ((1 + 4) * (p & t).sum(1)).double() / (4 * t.sum(1) + p.sum(1)).clamp_min(1)  # F2 over samples, 0 where undefined
+    torch.testing.assert_close(sb['sdef'][-1], f2.sum())
+    from fastai_mlmetrics.stats import decide
+    buf, sl = decide(x, yf, 0.)  # two slots by default: the decisions and the positives (a 0.5 is not one), no nonzero targets
+    assert buf.shape == (50, 2, 4) and torch.equal(sl[0], x > 0) and torch.equal(sl[1], yf == 1)
+    from fastai_mlmetrics.metrics import StatScores
+    a, b = StatScores(), StatScores()
+    a.update(x, y); b.update(x, y.float())  # bool targets (no check, no nonzero slot) and float ones: the same sums
+    assert all(torch.equal(v, b.sums()[k]) for k, v in a.sums().items()) and not a.flags[2] and not b.flags[2]
+
 def test_hist_bins_off_the_uniform_grid():
     "Thresholds that are not `uniform_grid(T)` (close to it, or far) are binned by search, also with the defaults; `is_uniform` tells them apart."
     from fastai_mlmetrics.stats import hist_bins, grid_cuts, uniform_grid, is_uniform
