@@ -11,8 +11,8 @@ from decimal import Decimal, localcontext
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['check_shapes', 'check_thresh', 'count_true', 'bad_targets', 'value_flags', 'merge_flags', 'raise_flags', 'warn_flags',
-           'to_probs', 'as_scores', 'prep', 'cutoff']
+__all__ = ['check_shapes', 'check_thresh', 'count_true', 'bad_targets', 'value_flags', 'merge_flags', 'raise_flags',
+           'settle_flags', 'warn_flags', 'to_probs', 'as_scores', 'prep', 'cutoff']
 
 # %% ../nbs/00_core.ipynb #759eaf3a
 def check_shapes(preds:Tensor, # predictions, `(samples, labels)`
@@ -61,17 +61,17 @@ def _cpu_int_mm()->bool:
     except (AttributeError, RuntimeError, NotImplementedError): return False
 
 @functools.lru_cache(maxsize=256)
-def _ones8(r:int, c:int)->Tensor:
-    "An `[r,c]` int8 CPU matrix of ones, made once (never written to)."
-    return torch.ones(r, c, dtype=torch.int8)
+def _filled(shape:tuple, v, dtype, device)->Tensor:
+    "A tensor of `shape` filled with `v`, made once (never written to): a constant that no batch converts again."
+    return torch.full(shape, v, dtype=dtype, device=device)
 
 def count_true(b:Tensor, # a bool matrix `[B,C]`
                dim:int, # 0: one count per column; 1: one per row
               )->Tensor:
     "Count of the bool matrix `b` along `dim`, in int32, without copying its entries to wider integers first (as a bool sum does)."
     if b.device.type=='cpu' and b.numel() and _cpu_int_mm():  # a product of int8 matrices with a column (row) of ones: exact
-        i8 = b.view(torch.int8)
-        return torch._int_mm(_ones8(1, b.shape[0]), i8)[0] if dim==0 else torch._int_mm(i8, _ones8(b.shape[1], 1))[:,0]
+        i8,one = b.view(torch.int8),lambda *s: _filled(s, 1, torch.int8, b.device)
+        return torch._int_mm(one(1, b.shape[0]), i8)[0] if dim==0 else torch._int_mm(i8, one(b.shape[1], 1))[:,0]
     return b.view(torch.uint8).sum(dim, dtype=torch.int32)
 
 def bad_targets(nonzero:Tensor, # count of the nonzero targets, masked entries included
@@ -110,11 +110,6 @@ def value_flags(preds:Tensor, # predictions
         bad_t = bad_targets(tot(targs.bool()), 0 if ignore_index==1 else tot(targs==1 if pos is None else pos), kept, targs.numel(), ignore_index)
     return torch.stack([nan, outside & ~nan if not sigmoid else z, z if bad_t is None else bad_t, outside])
 
-@functools.lru_cache(maxsize=64)
-def _filled(shape:tuple, v, dtype, device)->Tensor:
-    "A tensor of `shape` filled with `v`, made once (never written to): a constant that no batch converts again."
-    return torch.full(shape, v, dtype=dtype, device=device)
-
 def merge_flags(a:Tensor|None, b:Tensor|None)->Tensor|None:
     "Flags raised in `a` or `b` (either may be `None`), still on the device."
     return b if a is None else a if b is None else a|b
@@ -124,6 +119,11 @@ def raise_flags(flags:Tensor|None, name:str|None=None):
     if flags is None: return
     bad = flags.tolist()
     if any(bad[:3]): raise ValueError(f"{name+': ' if name else ''}" + "; ".join(m for m,b in zip(_flag_msgs,bad) if b))
+
+def settle_flags(flags:Tensor|None, device:torch.device, defer:bool|None=None)->Tensor|None:
+    "Raise the problems in `flags` at once unless deferred (by default on any device but the CPU, where reading them would sync); return `flags` for the end of the pass."
+    if not (device.type!='cpu' if defer is None else defer): raise_flags(flags)
+    return flags
 
 def warn_flags(flags:Tensor|None, sigmoid:bool, name:str|None=None):
     "Warn when no prediction seen lay outside [0,1] with `sigmoid=True`: probabilities passed as logits."
@@ -154,9 +154,8 @@ def prep(preds:Tensor, # logits (`sigmoid=True`) or probabilities, `(samples, la
     keep = None if ignore_index is None else targs!=ignore_index
     flags = None
     if validate_args:
-        flags = value_flags(preds, targs, sigmoid, ignore_index, pos, keep)
         # on the CPU an error is raised at once; the flags still travel, for the end-of-pass warning
-        if not (preds.device.type!='cpu' if defer is None else defer): raise_flags(flags)
+        flags = settle_flags(value_flags(preds, targs, sigmoid, ignore_index, pos, keep), preds.device, defer)
     return as_scores(preds), pos, keep, flags
 
 # %% ../nbs/00_core.ipynb #6c9806b3

@@ -124,10 +124,7 @@ class StatScores(Accumulator):
         preds,targs = self.select(preds, targs)
         x = as_scores(preds)
         s,bad = stat_batch(x, targs, self.cut(x), self.ignore_index, self.weight(len(x), x.device), self.betas, self.validate_args)
-        if self.validate_args:
-            flags = value_flags(x, targs, self.sigmoid, bad_t=bad)
-            if x.device.type=='cpu': raise_flags(flags)  # as `prep`: at once on the CPU, deferred elsewhere
-            self.flags = merge_flags(self.flags, flags)
+        if self.validate_args: self.flags = merge_flags(self.flags, settle_flags(value_flags(x, targs, self.sigmoid, bad_t=bad), x.device))
         self.add(s)
 
     def reduce(self)->dict|None:
@@ -422,8 +419,7 @@ def accuracy_multi(inp:Tensor, # logits (`sigmoid=True`) or probabilities; `(sam
     buf,(wrong,pos,*_) = decide(x, targ, cut_for(th, sigmoid, x), S, chk)
     wrong ^= pos
     t = count_true(buf.view(B*S, C), 1).view(B, S).sum(0).unbind()
-    flags = value_flags(x, targ, sigmoid, bad_t=bad_targets(t[-1], t[1], None, x.numel()) if chk else None)
-    if x.device.type=='cpu': raise_flags(flags)  # as `prep`: at once on the CPU, deferred elsewhere
+    flags = settle_flags(value_flags(x, targ, sigmoid, bad_t=bad_targets(t[-1], t[1], None, x.numel()) if chk else None), x.device)
     acc = (x.numel()-t[0]).float()/x.numel()  # as `.float().mean()` of the 0/1 matches, without them
     return torch.where(flags[:3].any(), _filled((), math.nan, acc.dtype, acc.device), acc)
 
