@@ -274,8 +274,7 @@ def hist_bins(scores:Tensor, # scores (logits or probabilities), float32 or floa
     # a low estimate from the rounded probability, half a bin down: the bin or the one below it, as long as the rounding (of
     # the sigmoid, of `p*(T+1)`) moves `p*(T+1)` by less than half a bin (it moves it by about 1e-5); one comparison with
     # the exact cut above the estimate then settles it
-    p = scores.sigmoid() if sigmoid else scores
-    k = (p*(T+1)).sub_(.5).ceil_().int().sub_(1).clamp_(0, T)
+    k = (scores.sigmoid().mul_(T+1) if sigmoid else scores*(T+1)).sub_(.5).ceil_().sub_(1).clamp_(0, T).int()  # in place: one new tensor
     hi = torch.cat([cuts, cuts.new_full((1,), math.inf)])  # hi[k] = cuts[k]; nothing lies above the last bin
     # `index_select` rather than `hi[k]`: the same gather, several times faster on the CPU
     return k.add_(hi.index_select(0, k.reshape(-1)).view(k.shape) < scores)
@@ -290,16 +289,22 @@ def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
 
 def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, row:Tensor,
           out:Tensor|None=None, # a flat integer histogram of `rows*T1*2` counts to add to in place
+          by_column:bool|None=None, # with `out`, add the entries column by column; default: on the CPU
          )->Tensor:
     "Histogram `[rows,T1,2]` of `code = 2*bin + target`; `row` (broadcast to `code`) is each entry's histogram."
-    idx = code + row*(T1*2)
     n = rows*T1*2
     if out is not None:  # no temporary histogram to clear and add: cheaper when it is large; exact in integers, in any order
         # on the CPU column by column: a per-class histogram then takes one class's entries in turn, whose adds stay in its
         # block, in cache; a GPU keeps the row order, which spreads a warp's atomic adds over the classes
-        if idx.device.type=='cpu': idx,keep = idx.t(),(None if keep is None else keep.t())
+        if by_column is None: by_column = code.device.type=='cpu'
+        if by_column:  # the index built in column order at once (`out=`), not built and then copied
+            idx = torch.empty(code.shape[::-1], dtype=torch.promote_types(code.dtype, row.dtype), device=code.device)
+            torch.add(code.t(), row.mul(T1*2).t(), out=idx)
+            keep = None if keep is None else keep.t()
+        else: idx = code + row*(T1*2)
         idx = idx.reshape(-1)
         return out.index_add_(0, idx, out.new_ones(()).expand(len(idx)) if keep is None else keep.reshape(-1).to(out.dtype)).view(-1,T1,2)
+    idx = code + row*(T1*2)
     if keep is not None: idx = torch.where(keep, idx, n)
     return bincount_nosync(idx.reshape(-1), n+1)[:n].view(-1,T1,2)
 
@@ -320,10 +325,9 @@ def hist_update(scores:Tensor, # scores `[B,C]` (logits or probabilities)
 
 def hist_counts(h:Tensor)->tuple:
     "`(tp, fp, fn, tn)`, each `[R,T]`: the counts at every threshold from a histogram `[R,T+1,2]`."
-    above = h.flip(1).cumsum(1).flip(1)[:,1:]  # entries with bin > k
-    tot = h.sum(1, keepdim=True)
-    tp,fp = above[...,1],above[...,0]
-    return tp, fp, tot[...,1]-tp, tot[...,0]-fp
+    below = h[:,:-1].cumsum(1)  # entries with bin <= k
+    above = h.sum(1, keepdim=True)-below  # and with bin > k
+    return above[...,1], above[...,0], below[...,1], below[...,0]
 
 # %% ../nbs/01_stats.ipynb #818e960c
 def hist_groups(h:Tensor)->tuple:
@@ -336,9 +340,8 @@ def _mix32(x:Tensor)->Tensor:
     "A 32-bit integer hash of an int64 tensor: values in [0,2^32), the same on every device (every product stays below 2^63)."
     M = 0xFFFFFFFF
     x = x & M
-    x = (((x >> 16) ^ x) * 0x45d9f3b) & M
-    x = (((x >> 16) ^ x) * 0x45d9f3b) & M
-    return (x >> 16) ^ x
+    for _ in range(2): x = (x >> 16).bitwise_xor_(x).mul_(0x45d9f3b).bitwise_and_(M)  # in place: two new tensors a round, not four
+    return (x >> 16).bitwise_xor_(x)
 
 def sample_folds(idx:Tensor, # positions of the samples in the validation set (int64)
                  K:int=5, # number of folds
@@ -368,7 +371,8 @@ def _pois_search(h:Tensor)->Tensor:
 def _pois_draw(h:Tensor)->Tensor:
     "`_pois_search(h)`: on the CPU six comparisons settle all but one draw in 5,000 (weights 0 to 5), and those few are searched; a GPU searches all (no sync)."
     if h.device.type!='cpu': return _pois_search(h)
-    w = sum(((h >= c).to(torch.int8) for c in _pois_cuts[1:6]), (h >= _pois_cuts[0]).to(torch.int8))
+    w = (h >= _pois_cuts[0]).to(torch.int8)
+    for c in _pois_cuts[1:6]: w += h >= c
     tail = (h >= _pois_cuts[6]).nonzero(as_tuple=True)
     w[tail] = _pois_search(h[tail])
     return w
@@ -380,13 +384,15 @@ def _fixed_point(x:Tensor)->Tensor:
 
 def _sample_q(tp:Tensor, fp:Tensor, fn:Tensor, zd:float)->Tensor:
     "Per-sample precision, recall, F1 and exact match from per-sample counts, stacked on a new dim 1."
-    return torch.stack([safe_div(tp,tp+fp,zd), safe_div(tp,tp+fn,zd), safe_div(2*tp,2*tp+fp+fn,zd), ((fp+fn)==0).to(tp.dtype)], 1)
+    t2 = 2*tp  # the three ratios in one division
+    r = safe_div(torch.stack([tp,tp,t2], 1), torch.stack([tp+fp,tp+fn,t2+fp+fn], 1), zd)
+    return torch.cat([r, ((fp+fn)==0).to(tp.dtype)[:,None]], 1)
 
 def _wsum01(W:Tensor, M:Tensor,
-            ints:bool|None=None, # int8 product; default: on the CPU, where torch has it
+            ints:bool|None=None, # int8 product; default: on a CPU where it pays (`_cpu_int_mm`)
            )->Tensor:
     "`W @ M`, exactly, for `W` `[R,B]` of small non-negative integers (bootstrap weights, up to 23; or bools) and a bool matrix `M` `[B,n]`."
-    # int8 inputs and int32 sums are several times faster than float32 on the CPU; float32 (on a GPU) is exact for these
+    # int8 inputs and int32 sums are several times faster than float32 on CPUs with int8 dot products; float32 is exact for these
     # integers (also under TF32) while the sums stay below 2^24, i.e. for batches up to 700,000 samples
     if ints is None: ints = W.device.type=='cpu' and _cpu_int_mm()
     return torch._int_mm(W.to(torch.int8), M.to(torch.int8)) if ints else W.float()@M.float()
@@ -413,8 +419,7 @@ class BootCounts:
         hit = pred&pos
         on,C = torch.cat([hit,pred,pos], 1),pred.shape[1]
         c = _wsum01(W, on)  # int32 on the CPU, float32 on a GPU
-        # per-sample counts as a product too (far faster than bool sums): `on` times three blocks of ones
-        tp,npred,npos = _wsum01(on, torch.arange(3*C, device=on.device)[:,None]//C == torch.arange(3, device=on.device)).to(ft).unbind(1)
+        tp,npred,npos = count_true(on.view(-1, C), 1).view(-1, 3).to(ft).unbind(1)  # per-sample counts
         nk = torch.full_like(tp, C) if keep is None else keep.sum(1).to(ft)
         fp,fn = npred-tp,npos-tp
         q = _fixed_point(_sample_q(tp, fp, fn, self.zd))

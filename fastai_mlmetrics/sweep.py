@@ -79,7 +79,10 @@ class SweepStats:
         if self.h is None: self.h = torch.zeros(K*C*(T+1)*2, dtype=it, device=dev)
         _hist(code.to(it), keep, K*C, T+1, (fold*C).to(it)[:,None] + torch.arange(C, device=dev, dtype=it)[None], out=self.h)
         ft = fdtype(dev)
-        tp,fp,fn,tn = (c.to(ft) for c in hist_counts(_hist(code, keep, B, T+1, torch.arange(B, device=dev)[:,None])))  # per sample, [B,T]
+        # per sample, [B,T]: a small histogram, added to row by row (no bincount, which reads the indices twice); its counts
+        # summed in float64, exactly
+        hs = _hist(code, keep, B, T+1, torch.arange(B, device=dev, dtype=it)[:,None], out=torch.zeros(B*(T+1)*2, dtype=it, device=dev), by_column=False)
+        tp,fp,fn,tn = hist_counts(hs.to(ft))
         q = _sample_q(tp, fp, fn, self.zd)  # [B,4,T]
         # per-fold sums in a fixed order (no BLAS, whose order may differ between machines): on the CPU `index_add_` adds the
         # samples in turn; on a GPU, where it would use atomics, one masked sum per fold
@@ -153,8 +156,8 @@ class SweepStats:
         Rm,K = max(Rs),self.K
         rws = [list(range(1+R)) + (list(range(1+Rm, 1+Rm+K)) if folds else []) for R in Rs]  # each sel's rows of the weights
         ths,fo = [torch.as_tensor(s).to(dev, code.dtype) for s in sels],sample_folds(idx, self.K, self.seed)
-        macro,step,ones = self.monitor.endswith('_macro'),max(1, block//max(1, C)),torch.ones(C, 1, dtype=torch.bool, device=dev)
-        rows = lambda m: _wsum01(m, ones)[:,0].to(ft)  # per-sample counts of a bool matrix, as a product: far faster than a bool sum
+        macro,step = self.monitor.endswith('_macro'),max(1, block//max(1, C))
+        rows = lambda m: count_true(m, 1).to(ft)  # per-sample counts of a bool matrix
         acc,n = [0]*len(sels),0
         for i in range(0, N, step):  # a block of samples at a time: their decisions and weights never exist for all at once
             c,f = code[i:i+step],fo[i:i+step]

@@ -134,19 +134,31 @@ def test_hist_update_per_class_per_sample_and_defaults():
         assert got.shape == (5, 10, 2) and torch.equal(got, ref + 1) and torch.equal(out.view(5, 10, 2), ref + 1)
 
 def test_count_true_is_the_same_on_both_paths(monkeypatch):
-    "`count_true` gives int32 counts equal to a bool sum, with torch's int8 product and without it, and for empty matrices."
+    "`count_true` gives int32 counts equal to a bool sum, by whole words and by bytes, on views, past the byte counters' limit and on empty matrices."
     import fastai_mlmetrics.core as co
-    g, has, calls, mm = torch.Generator().manual_seed(5), co._cpu_int_mm(), [], torch._int_mm
-    monkeypatch.setattr(torch, '_int_mm', lambda *a: calls.append(1) or mm(*a))
-    for shape in ((37, 11), (0, 4), (3, 0), (1, 1)):
-        b = torch.rand(*shape, generator=g) < .4
-        for fast in (True, False):
-            monkeypatch.setattr(co, '_cpu_int_mm', lambda fast=fast: fast and has)
-            for d in (0, 1):
-                calls.clear()
-                got = co.count_true(b, d)
-                assert got.dtype == torch.int32 and torch.equal(got, b.sum(d).int()), (shape, fast, d)
-                assert len(calls) == (fast and has and b.numel() > 0), (shape, fast, d)  # the path asked for is the one taken
+    g, words = torch.Generator().manual_seed(5), co._words
+    for shape in ((37, 11), (0, 4), (3, 0), (1, 1), (300, 24), (130, 2040), (5, 1016 * 2 + 8)):
+        b = torch.rand(*shape, generator=g) < .95
+        for v in (b, b[1:], b[:, 1:], b.t()):
+            for wd in (words, ()):  # every word size that fits, or bytes only
+                monkeypatch.setattr(co, '_words', wd)
+                for d in (0, 1):
+                    got = co.count_true(v, d)
+                    assert got.dtype == torch.int32 and torch.equal(got, v.sum(d).int()), (shape, v.stride(), len(wd), d)
+    monkeypatch.setattr(co, '_words', words)
+    u = torch.ones(300, 8 * 300, dtype=torch.bool)  # every byte counter at its limit: chunks of rows and of words; int64, int32 and int16 words
+    for w in (16, 8, 4, 2): assert torch.equal(co.count_true(u[:, :w], 0), torch.full((w,), 300, dtype=torch.int32))
+    for w in (8 * 300, 4 * 299, 2 * 299): assert torch.equal(co.count_true(u[:3, :w], 1), torch.full((3,), w, dtype=torch.int32))
+
+def test_int8_products_need_dot_product_instructions(monkeypatch):
+    "torch's int8 product is used only where the CPU has int8 dot-product instructions (elsewhere it is a slow path)."
+    import fastai_mlmetrics.core as co
+    has = torch._int_mm(torch.ones(1, 1, dtype=torch.int8), torch.ones(1, 1, dtype=torch.int8)).item() == 1
+    for caps, want in (({'avx2': True}, False), ({'avx512_vnni': True}, has), ({'avx_vnni': True}, has), ({'amx_int8': True}, has), ({}, False)):
+        monkeypatch.setattr(torch.cpu, 'get_capabilities', lambda caps=caps: caps)
+        co._cpu_int_mm.cache_clear()
+        assert co._cpu_int_mm() == want, caps
+    co._cpu_int_mm.cache_clear()
 
 def test_stat_update_defaults_and_float32_weights():
     "The default cut is 0 (logits at p=0.5); float32 sample weights give the float64 weights' sums."

@@ -1,5 +1,7 @@
 """Compare this tree's count metrics with an earlier tree's, bit for bit: every `StatScores` sum and flag, `value_flags`,
-`accuracy_multi`, and every error message, on random, tied, masked, weighted, empty, half-precision and corrupted inputs.
+`accuracy_multi`, the sweep's state (`SweepStats`: fold histograms, per-sample and bootstrap sums, kept bins, and the
+replicates read from them), the report's bootstrap counts (`BootCounts`), and every error message, on random, tied, masked,
+weighted, empty, half-precision and corrupted inputs.
 A change to the hot path that should change no value is checked with it:
 
     git worktree add ../before <commit> && python tools/bitwise.py ../before [--seeds 10] [--iters 300]
@@ -33,6 +35,22 @@ def stat(M, bs, kw):
     for x,y in bs: a.update(x, y)
     return dict(sums=a.sums(), **({} if a.flags is None else dict(flags=a.flags)))
 
+def sweep(P, bs, kw, sel):
+    "A `SweepStats`' state after the batches, and the monitor under its replicates at the per-class thresholds `sel` `[K,C]`."
+    s = P.sweep.SweepStats(keep_codes=True, **kw)
+    for x,y in bs: s.update(x, y)
+    s._reduce()
+    out = dict(h=s.h, s=s.s, n=s.n, codes=s.codes[0], idx=s.idx[0], **({} if s.b is None else dict(b=s.b, bn=s.bn)))
+    return out | ({} if s.seen==0 else dict(cv=torch.as_tensor(s.code_values([sel[:s.K]], folds=True)[0])))
+
+def boot(P, bs, kw):
+    "`BootCounts`' counts and sums after the batches (at logit 0, or per class), with the plain row."
+    b, start = P.stats.BootCounts(R=kw['R'], plain=True), 0
+    for x,y in bs:
+        sc, pos, keep, _ = P.core.prep(x, y, ignore_index=kw['ii'], validate_args=False)
+        b.update(sc, pos, keep, kw['cut'] if kw['cut'] is None or isinstance(kw['cut'], float) else kw['cut'].to(sc.dtype), start); start += len(x)
+    return dict(c=b.c, v=b.v, n=b.n)
+
 def batches(g, it):
     "A few batches of one kind (random, tied or probabilities), targets of one dtype, masked and corrupted by `it`'s pattern."
     C, nb = int(torch.randint(1, 12, (1,), generator=g)), int(torch.randint(1, 4, (1,), generator=g))
@@ -55,7 +73,7 @@ def main():
     ap.add_argument('before'); ap.add_argument('--seeds', type=int, default=10); ap.add_argument('--iters', type=int, default=300)
     a = ap.parse_args()
     warnings.simplefilter('ignore')
-    import fastai_mlmetrics.metrics as NM, fastai_mlmetrics.core as NC
+    import fastai_mlmetrics as NP, fastai_mlmetrics.metrics as NM, fastai_mlmetrics.core as NC, fastai_mlmetrics.sweep  # noqa: F401
     old = load_pkg(a.before, 'fmm_before'); OM, OC = old.metrics, old.core
     n = differ = order = 0
     for seed in range(a.seeds):
@@ -71,6 +89,21 @@ def main():
                 r1, r2 = outcome(lambda: stat(OM, bs, kw)), outcome(lambda: stat(NM, bs, kw)); n += 1
                 if r1[0]==r2[0]=='err' and 'sample_weight has' in r2[2] and 'sample_weight has' not in r1[2]: order += 1; continue
                 if not agree(r1, r2): differ += 1; print('differs:', seed, it, kw, str(r1)[:200], str(r2)[:200])
+            if it%3==0:  # the sweep and the bootstrap counts, on inputs whose values are good (bad ones raise as checked above)
+                gb = [(x.float() if x.dtype==torch.float16 else x, torch.where((y==0)|(y==1)|(y==(ii if ii is not None else 1)), y, 0).to(y.dtype))
+                      for x,y in bs if not x.isnan().any()]
+                sel = torch.randint(0, 12, (5, C), generator=g)
+                for kw in (dict(thresholds=11, folds=5, boot=7), dict(thresholds=torch.rand(5, generator=g).sort().values.tolist(), folds=2, boot=3, monitor='f1_macro'),
+                           dict(thresholds=11, folds=1, boot=0, monitor='accuracy', sigmoid=False, zero_division=1.), dict(thresholds=11, folds=3, boot=4, monitor='f1_micro')):
+                    kw = kw | ({} if ii is None else dict(ignore_index=ii))
+                    if kw.get('sigmoid') is False: gb2 = [(x.sigmoid() if it%2 else x.clamp(0, 1), y) for x,y in gb]
+                    else: gb2 = gb
+                    n += 1; r1, r2 = outcome(lambda: sweep(old, gb2, kw, sel)), outcome(lambda: sweep(NP, gb2, kw, sel))
+                    if not agree(r1, r2): differ += 1; print('sweep differs:', seed, it, kw, str(r1)[:200], str(r2)[:200])
+                for cut in (0., None, torch.randn(C, generator=g).double()):
+                    kw = dict(R=5, ii=ii, cut=0. if cut is None else cut)
+                    n += 1; r1, r2 = outcome(lambda: boot(old, gb, kw)), outcome(lambda: boot(NP, gb, kw))
+                    if not agree(r1, r2): differ += 1; print('boot differs:', seed, it, str(r1)[:200], str(r2)[:200])
             for x,y in bs:
                 for sg in (True, False):
                     pos = y if y.dtype==torch.bool else y==1

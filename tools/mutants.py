@@ -27,6 +27,10 @@ BUGS = {
                                  "    return _prf(monitor.split('_')[0], tp.sum(-1), fp.sum(-1), fn.sum(-1), zd)", [H]),
     'one padding row kept':     ('distributed.py', "max(0, min(bs, learn.dl.n-start))", "max(0, min(bs, learn.dl.n-start+1))", [D]),
     'flags AND-ed':             ('core.py', "    return b if a is None else a if b is None else a|b", "    return b if a is None else a if b is None else a&b", [C]),
+    'byte counters overflow (rows)': ('core.py', "for i in range(0, len(v), 127)]", "for i in range(0, len(v), 300)]", ['tests/test_stats.py']),
+    'byte counters overflow (words)': ('core.py', "for j in range(0, v.shape[1], 127)]", "for j in range(0, v.shape[1], 300)]", ['tests/test_stats.py']),
+    'counts below a bin off by one': ('stats.py', "    below = h[:,:-1].cumsum(1)", "    below = h[:,1:].cumsum(1)", [S]),
+    'sample recall over predictions': ('stats.py', "torch.stack([tp+fp,tp+fn,t2+fp+fn], 1)", "torch.stack([tp+fp,tp+fp,t2+fp+fn], 1)", [S]),
     'bin correction off':       ('stats.py', "view(k.shape) < scores)", "view(k.shape) <= scores)", [S]),
 }
 
