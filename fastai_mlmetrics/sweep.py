@@ -155,6 +155,7 @@ class SweepStats:
         Rs = [self.R]*len(sels) if Rs is None else Rs
         Rm,K = max(Rs),self.K
         rws = [list(range(1+R)) + (list(range(1+Rm, 1+Rm+K)) if folds else []) for R in Rs]  # each sel's rows of the weights
+        if N==0: return [np.full(len(rw), np.nan) for rw in rws]  # no sample: nothing to score
         ths,fo = [torch.as_tensor(s).to(dev, code.dtype) for s in sels],sample_folds(idx, self.K, self.seed)
         macro,step = self.monitor.endswith('_macro'),max(1, block//max(1, C))
         rows = lambda m: count_true(m, 1).to(ft)  # per-sample counts of a bool matrix
