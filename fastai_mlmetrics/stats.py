@@ -287,24 +287,25 @@ def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     if not scatter: return torch.bincount(idx, minlength=n)
     return torch.zeros(n, dtype=torch.long, device=idx.device).index_put_((idx,), idx.new_ones(()).expand(len(idx)), accumulate=True)
 
-def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int, row:Tensor,
+def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int,
+          row:Tensor|tuple, # each entry's histogram, broadcast to `code`; or a tuple of parts that add up to it (`[B,1]` and `[1,C]`, say)
           out:Tensor|None=None, # a flat integer histogram of `rows*T1*2` counts to add to in place
           by_column:bool|None=None, # with `out`, add the entries column by column; default: on the CPU
          )->Tensor:
     "Histogram `[rows,T1,2]` of `code = 2*bin + target`; `row` (broadcast to `code`) is each entry's histogram."
-    n = rows*T1*2
+    n,parts = rows*T1*2,(row if isinstance(row, tuple) else (row,))
     if out is not None:  # no temporary histogram to clear and add: cheaper when it is large; exact in integers, in any order
         # on the CPU column by column: a per-class histogram then takes one class's entries in turn, whose adds stay in its
         # block, in cache; a GPU keeps the row order, which spreads a warp's atomic adds over the classes
         if by_column is None: by_column = code.device.type=='cpu'
-        if by_column:  # the index built in column order at once (`out=`), not built and then copied
-            idx = torch.empty(code.shape[::-1], dtype=torch.promote_types(code.dtype, row.dtype), device=code.device)
-            torch.add(code.t(), row.mul(T1*2).t(), out=idx)
-            keep = None if keep is None else keep.t()
-        else: idx = code + row*(T1*2)
-        idx = idx.reshape(-1)
+        # the index built in place, in the order it is read (column by column: by `out=`, not built and then copied)
+        idx = torch.empty(code.shape[::-1] if by_column else code.shape, dtype=functools.reduce(torch.promote_types, [p.dtype for p in parts], code.dtype), device=code.device)
+        tr = (lambda t: t.t()) if by_column else (lambda t: t)
+        torch.add(tr(code), tr(parts[0]*(T1*2)), out=idx)
+        for p in parts[1:]: idx += tr(p*(T1*2))
+        keep,idx = (None if keep is None else tr(keep)),idx.view(-1)
         return out.index_add_(0, idx, out.new_ones(()).expand(len(idx)) if keep is None else keep.reshape(-1).to(out.dtype)).view(-1,T1,2)
-    idx = code + row*(T1*2)
+    idx = code + sum(parts)*(T1*2)
     if keep is not None: idx = torch.where(keep, idx, n)
     return bincount_nosync(idx.reshape(-1), n+1)[:n].view(-1,T1,2)
 
@@ -384,9 +385,12 @@ def _fixed_point(x:Tensor)->Tensor:
 
 def _sample_q(tp:Tensor, fp:Tensor, fn:Tensor, zd:float)->Tensor:
     "Per-sample precision, recall, F1 and exact match from per-sample counts, stacked on a new dim 1."
-    t2 = 2*tp  # the three ratios in one division
-    r = safe_div(torch.stack([tp,tp,t2], 1), torch.stack([tp+fp,tp+fn,t2+fp+fn], 1), zd)
-    return torch.cat([r, ((fp+fn)==0).to(tp.dtype)[:,None]], 1)
+    q,t2 = tp.new_empty(tp.shape[0], 4, *tp.shape[1:]),2*tp
+    # the three ratios in one division, into their rows; a numerator is 0 wherever its denominator is, so 0/0 is the only NaN:
+    # `safe_div` in two passes
+    torch.div(torch.stack([tp,tp,t2], 1), torch.stack([tp+fp,tp+fn,t2+fp+fn], 1), out=q[:,:3]).nan_to_num_(zd)
+    q[:,3] = (fp+fn)==0
+    return q
 
 def _wsum01(W:Tensor, M:Tensor,
             ints:bool|None=None, # int8 product; default: on a CPU where it pays (`_cpu_int_mm`)

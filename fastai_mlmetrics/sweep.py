@@ -77,7 +77,7 @@ class SweepStats:
         # which makes the scattered adds several times faster
         it = torch.int32 if K*C*(T+1)*2 < 2**31 else torch.long
         if self.h is None: self.h = torch.zeros(K*C*(T+1)*2, dtype=it, device=dev)
-        _hist(code.to(it), keep, K*C, T+1, (fold*C).to(it)[:,None] + torch.arange(C, device=dev, dtype=it)[None], out=self.h)
+        _hist(code.to(it), keep, K*C, T+1, ((fold*C).to(it)[:,None], torch.arange(C, device=dev, dtype=it)[None]), out=self.h)
         ft = fdtype(dev)
         # per sample, [B,T]: a small histogram, added to row by row (no bincount, which reads the indices twice); its counts
         # summed in float64, exactly

@@ -132,6 +132,15 @@ def test_hist_update_per_class_per_sample_and_defaults():
         out = torch.ones(5*10*2, dtype=torch.long)
         got = _hist(code, k, 5, 10, torch.arange(5)[None], out=out)
         assert got.shape == (5, 10, 2) and torch.equal(got, ref + 1) and torch.equal(out.view(5, 10, 2), ref + 1)
+        # the row given as parts that add up to it, into `out` column by column and row by row, and into a new histogram
+        B, C = code.shape
+        parts, row = (torch.arange(B)[:, None] % 2 * C, torch.arange(C)[None]), torch.arange(B)[:, None] % 2 * C + torch.arange(C)[None]
+        ref = _hist(code, k, 2 * C, 10, row)
+        assert ref.sum() == (B * C if k is None else k.sum())
+        for by in (True, False):
+            out = torch.zeros(2 * C * 10 * 2, dtype=torch.int32)
+            assert torch.equal(_hist(code, k, 2 * C, 10, parts, out=out, by_column=by), ref.int())
+        assert torch.equal(_hist(code, k, 2 * C, 10, parts), ref)
 
 def test_count_true_is_the_same_on_both_paths(monkeypatch):
     "`count_true` gives int32 counts equal to a bool sum, by whole words and by bytes, on views, past the byte counters' limit and on empty matrices."
@@ -333,3 +342,16 @@ def test_poisson_draws_at_the_cuts():
     h = torch.tensor(sorted({v for c in _pois_cuts for v in (c-1, c, c+1) if 0 <= v < 2**32} | {0, 2**32-1, 123456789}))
     ref = torch.tensor([sum(c < (v + .5)/2**32 for c in _CDF) for v in h.tolist()], dtype=torch.int8)
     assert torch.equal(_pois_draw(h), ref) and torch.equal(_pois_search(h), ref) and ref.max() >= 10
+
+def test_sample_q_is_safe_div_for_every_zero_division():
+    "`_sample_q`'s one division (0/0 read as `zero_division`) equals precision, recall and F1 by `safe_div`, and the exact matches, for 0, 1 and NaN."
+    from fastai_mlmetrics.stats import _sample_q, safe_div
+    g = torch.Generator().manual_seed(7)
+    tp, fp, fn = (torch.randint(0, 3, (40, 6), generator=g).double() for _ in range(3))  # many rows with no prediction or no positive
+    for shape in ((40, 6), (40,)):
+        t, p, n = (a if len(shape)==2 else a[:, 0] for a in (tp, fp, fn))
+        for zd in (0., 1., float('nan')):
+            want = torch.stack([safe_div(t, t+p, zd), safe_div(t, t+n, zd), safe_div(2*t, 2*t+p+n, zd), ((p+n)==0).double()], 1)
+            got = _sample_q(t, p, n, zd)
+            assert got.shape == want.shape and torch.equal(got.nan_to_num(-7), want.nan_to_num(-7)), (shape, zd)
+            assert ((t+p)==0).any() and ((t+n)==0).any()
