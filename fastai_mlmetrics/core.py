@@ -80,10 +80,10 @@ def count_true(b:Tensor, # a bool matrix `[B,C]`
     if w is None: return u.sum(dim, dtype=torch.int32)
     # on the CPU, `w` bytes at a time: each byte of an integer word counts its own column, and the words add without a carry
     # between bytes while no byte passes 127 (so no word overflows either): 127 rows (per column) or 127 words (per row) at a time
-    v = u.view(w[1])
-    if dim==0: return torch.stack([v[i:i+127].sum(0, dtype=w[1]).view(torch.uint8) for i in range(0, len(v), 127)]).sum(0, dtype=torch.int32)
-    s = torch.stack([v[:,j:j+127].sum(1, dtype=w[1]) for j in range(0, v.shape[1], 127)], 1)  # [B, chunks] words of byte counts
-    return s.view(torch.uint8).sum(1, dtype=torch.int32)
+    v,d = u.view(w[1]),dim
+    m = v.shape[d]//127*127  # whole blocks of 127, summed in one call, then the rest: `[blocks, words]` (per row: `[rows, blocks]`)
+    s = torch.cat([v.narrow(d, 0, m).unflatten(d, (-1, 127)).sum(d+1, dtype=w[1]), v.narrow(d, m, v.shape[d]-m).sum(d, keepdim=True, dtype=w[1])], d)
+    return s.view(torch.uint8).sum(d, dtype=torch.int32)
 
 def bad_targets(nonzero:Tensor, # count of the nonzero targets, masked entries included
                 pos:Tensor|int, # count of the kept targets equal to 1
