@@ -94,7 +94,6 @@ def bad_targets(nonzero:Tensor, # count of the nonzero targets, masked entries i
     "Whether some target is neither 0, 1 nor `ignore_index`, from counts: every nonzero target must be a kept 1 or a masked entry."
     return nonzero!=(pos if ignore_index is None or ignore_index==0 else pos+numel-kept)  # masked zeros are not nonzero
 
-
 # %% ../nbs/00_core.ipynb #e4c26701
 _flag_msgs = ("predictions contain NaN: the model's outputs diverged (lower the learning rate, or check the inputs and the loss)",
               "probabilities lie outside [0,1] (or are infinite) with sigmoid=False: pass logits with sigmoid=True, or probabilities with sigmoid=False",

@@ -422,9 +422,9 @@ class BootCounts:
         if keep is not None: pred,pos = pred&keep,pos&keep
         hit = pred&pos
         on,C = torch.cat([hit,pred,pos], 1),pred.shape[1]
-        c = _wsum01(W, on)  # int32 on the CPU, float32 on a GPU
+        c = _wsum01(W, on)  # int32 where the CPU has int8 dot products, float32 elsewhere
         tp,npred,npos = count_true(on.view(-1, C), 1).view(-1, 3).to(ft).unbind(1)  # per-sample counts
-        nk = torch.full_like(tp, C) if keep is None else keep.sum(1).to(ft)
+        nk = torch.full_like(tp, C) if keep is None else count_true(keep, 1).to(ft)
         fp,fn = npred-tp,npos-tp
         q = _fixed_point(_sample_q(tp, fp, fn, self.zd))
         v,n = W@torch.cat([q, (fp+fn)[:,None], nk[:,None]], 1),W.sum(1)
