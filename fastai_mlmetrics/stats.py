@@ -271,10 +271,11 @@ def hist_bins(scores:Tensor, # scores (logits or probabilities), float32 or floa
     "Bin of each score (int32): the number of `cuts` strictly below it, so `prob > thresholds[k]` iff `bin > k`."
     if not uniform: return torch.searchsorted(cuts, scores.contiguous(), out_int32=True)
     T = len(cuts)
-    # a low estimate from the rounded probability, half a bin down: the bin or the one below it, as long as the rounding (of
-    # the sigmoid, of `p*(T+1)`) moves `p*(T+1)` by less than half a bin (it moves it by about 1e-5); one comparison with
-    # the exact cut above the estimate then settles it
-    k = (scores.sigmoid().mul_(T+1) if sigmoid else scores*(T+1)).sub_(.5).ceil_().sub_(1).clamp_(0, T).int()  # in place: one new tensor
+    # a low estimate from the rounded probability, `round(p*(T+1) - 1)`: the bin or the one below it, as long as the rounding
+    # (of the sigmoid, of `p*(T+1)`) moves `p*(T+1)` by less than half a bin (it moves it by about 1e-5); one comparison with
+    # the exact cut above the estimate then settles it. Clamped as integers, so that a NaN score (which the value checks
+    # report) still has a bin in range
+    k = (scores.sigmoid().mul_(T+1) if sigmoid else scores*(T+1)).sub_(1).round_().int().clamp_(0, T)  # in place: two new tensors
     hi = torch.cat([cuts, cuts.new_full((1,), math.inf)])  # hi[k] = cuts[k]; nothing lies above the last bin
     # `index_select` rather than `hi[k]`: the same gather, several times faster on the CPU
     return k.add_(hi.index_select(0, k.reshape(-1)).view(k.shape) < scores)
@@ -288,26 +289,28 @@ def bincount_nosync(idx:Tensor, n:int, scatter:bool|None=None)->Tensor:
     return torch.zeros(n, dtype=torch.long, device=idx.device).index_put_((idx,), idx.new_ones(()).expand(len(idx)), accumulate=True)
 
 def _hist(code:Tensor, keep:Tensor|None, rows:int, T1:int,
-          row:Tensor|tuple, # each entry's histogram, broadcast to `code`; or a tuple of parts that add up to it (`[B,1]` and `[1,C]`, say)
-          out:Tensor|None=None, # a flat integer histogram of `rows*T1*2` counts to add to in place
-          by_column:bool|None=None, # with `out`, add the entries column by column; default: on the CPU
+          row:Tensor, # each entry's histogram, broadcast to `code`
          )->Tensor:
     "Histogram `[rows,T1,2]` of `code = 2*bin + target`; `row` (broadcast to `code`) is each entry's histogram."
-    n,parts = rows*T1*2,(row if isinstance(row, tuple) else (row,))
-    if out is not None:  # no temporary histogram to clear and add: cheaper when it is large; exact in integers, in any order
-        # on the CPU column by column: a per-class histogram then takes one class's entries in turn, whose adds stay in its
-        # block, in cache; a GPU keeps the row order, which spreads a warp's atomic adds over the classes
-        if by_column is None: by_column = code.device.type=='cpu'
-        # the index built in place, in the order it is read (column by column: by `out=`, not built and then copied)
-        idx = torch.empty(code.shape[::-1] if by_column else code.shape, dtype=functools.reduce(torch.promote_types, [p.dtype for p in parts], code.dtype), device=code.device)
-        tr = (lambda t: t.t()) if by_column else (lambda t: t)
-        torch.add(tr(code), tr(parts[0]*(T1*2)), out=idx)
-        for p in parts[1:]: idx += tr(p*(T1*2))
-        keep,idx = (None if keep is None else tr(keep)),idx.view(-1)
-        return out.index_add_(0, idx, out.new_ones(()).expand(len(idx)) if keep is None else keep.reshape(-1).to(out.dtype)).view(-1,T1,2)
-    idx = code + sum(parts)*(T1*2)
+    n,idx = rows*T1*2,code + row*(T1*2)
     if keep is not None: idx = torch.where(keep, idx, n)
     return bincount_nosync(idx.reshape(-1), n+1)[:n].view(-1,T1,2)
+
+def _add_hist(out:Tensor, # integer histograms `[rows,n]`, added to in place
+              col:Tensor, # int64 `[B,C]`: each entry's column in its row (its own tensor: a GPU adds the rows' offsets into it)
+              keep:Tensor|None, # bool mask `[B,C]` of the entries to count, or None
+              by_class:bool, # an entry's row is its class (`rows == C`); else its sample (`rows == B`)
+              flat:bool|None=None, # one flat `index_add_`; default: on any device but the CPU
+             )->Tensor:
+    "Add one to `out[row,col]` for every kept entry, exactly (integers, in any order): no temporary histogram to clear and add."
+    if not (out.device.type!='cpu' if flat is None else flat):  # rows in parallel, each row's adds in its own block (in cache): a per-class row takes its class's entries in turn
+        c,k = (col.t(), None if keep is None else keep.t()) if by_class else (col, keep)
+        return out.scatter_add_(1, c, out.new_ones(()).expand(c.shape) if k is None else k.to(out.dtype))
+    # a GPU: one flat `index_add_` (deterministic too) in the entries' order, which spreads a warp's atomic adds over the rows
+    B,C = col.shape
+    col += (torch.arange(C, device=col.device)[None] if by_class else torch.arange(B, device=col.device)[:,None])*out.shape[1]
+    out.view(-1).index_add_(0, col.view(-1), out.new_ones(()).expand(col.numel()) if keep is None else keep.reshape(-1).to(out.dtype))
+    return out
 
 def hist_update(scores:Tensor, # scores `[B,C]` (logits or probabilities)
                 pos:Tensor, # bool targets `[B,C]`
@@ -326,9 +329,10 @@ def hist_update(scores:Tensor, # scores `[B,C]` (logits or probabilities)
 
 def hist_counts(h:Tensor)->tuple:
     "`(tp, fp, fn, tn)`, each `[R,T]`: the counts at every threshold from a histogram `[R,T+1,2]`."
-    below = h[:,:-1].cumsum(1)  # entries with bin <= k
-    above = h.sum(1, keepdim=True)-below  # and with bin > k
-    return above[...,1], above[...,0], below[...,1], below[...,0]
+    # by target, each row contiguous (the counts' own dtype: int32 stays int32): entries with bin <= k, and with bin > k
+    c = h.transpose(1, 2).contiguous().cumsum(2, dtype=h.dtype)
+    below,above = c[...,:-1],c[...,-1:]-c[...,:-1]
+    return above[:,1], above[:,0], below[:,1], below[:,0]
 
 # %% ../nbs/01_stats.ipynb #818e960c
 def hist_groups(h:Tensor)->tuple:
@@ -369,13 +373,17 @@ def _pois_search(h:Tensor)->Tensor:
     "The Poisson(1) weight (int8) of each 32-bit draw `h`: the number of cdf cuts below the uniform draw `(h+0.5)/2**32`, counted on the integers."
     return torch.searchsorted(torch.tensor(_pois_cuts, device=h.device), h, right=True).to(torch.int8)
 
+# the weight of a draw from its top 16 bits alone, in each of the 65,536 ranges `[j*2^16, (j+1)*2^16)` that holds no cut; -1 in
+# the few (one per cut) that hold one
+_pois_lo = _pois_search(torch.arange(2**16)<<16)
+_pois_top = torch.where(_pois_lo==_pois_search((torch.arange(2**16)<<16) + 2**16-1), _pois_lo, -1).to(torch.int8)
+
 def _pois_draw(h:Tensor)->Tensor:
-    "`_pois_search(h)`: on the CPU six comparisons settle all but one draw in 5,000 (weights 0 to 5), and those few are searched; a GPU searches all (no sync)."
+    "`_pois_search(h)`: on the CPU a table of the top 16 bits settles all but about one draw in 3,000, and those few are searched; a GPU searches all (no sync)."
     if h.device.type!='cpu': return _pois_search(h)
-    w = (h >= _pois_cuts[0]).to(torch.int8)
-    for c in _pois_cuts[1:6]: w += h >= c
-    tail = (h >= _pois_cuts[6]).nonzero(as_tuple=True)
-    w[tail] = _pois_search(h[tail])
+    w = _pois_top.index_select(0, (h >> 16).view(-1)).view(h.shape)
+    near = (w < 0).nonzero(as_tuple=True)  # draws in a range that holds a cut
+    w[near] = _pois_search(h[near])
     return w
 
 # %% ../nbs/01_stats.ipynb #60ebfc20
@@ -383,13 +391,17 @@ def _fixed_point(x:Tensor)->Tensor:
     "`x` in [0,1] rounded to a multiple of 2^-32: weighted sums of these are exact in float64, so the same in any order, on any device or process count."
     return (x*2**32).round_()/2**32
 
-def _sample_q(tp:Tensor, fp:Tensor, fn:Tensor, zd:float)->Tensor:
+def _sample_q(tp:Tensor, fp:Tensor, fn:Tensor, zd:float,
+              dtype:torch.dtype|None=None, # the ratios' dtype; default: the counts' own, or `fdtype` for integer counts
+             )->Tensor:
     "Per-sample precision, recall, F1 and exact match from per-sample counts, stacked on a new dim 1."
-    q,t2 = tp.new_empty(tp.shape[0], 4, *tp.shape[1:]),2*tp
-    # the three ratios in one division, into their rows; a numerator is 0 wherever its denominator is, so 0/0 is the only NaN:
-    # `safe_div` in two passes
-    torch.div(torch.stack([tp,tp,t2], 1), torch.stack([tp+fp,tp+fn,t2+fp+fn], 1), out=q[:,:3]).nan_to_num_(zd)
-    q[:,3] = (fp+fn)==0
+    ft = dtype or (tp.dtype if tp.is_floating_point() else fdtype(tp.device))
+    q,t = tp.new_empty(tp.shape[0], 4, *tp.shape[1:], dtype=ft),tp.to(ft)
+    # the ratios into their rows (integer counts summed as they are, divided in `ft`); a numerator is 0 wherever its denominator
+    # is, so 0/0 is the only NaN: `safe_div` in two passes
+    torch.div(t, tp+fp, out=q[:,0]); torch.div(t, tp+fn, out=q[:,1]); torch.div(t, tp+tp+fp+fn, out=q[:,2]).mul_(2)  # 2t/d: exactly 2*(t/d)
+    q[:,:3].nan_to_num_(zd)
+    torch.eq(fp+fn, 0, out=q[:,3])
     return q
 
 def _wsum01(W:Tensor, M:Tensor,

@@ -13,7 +13,7 @@ from fastai.callback.core import Callback, GatherPredsCallback
 from fastai.callback.tracker import SaveModelCallback
 from .core import *
 from .stats import *
-from .stats import _hist, _fixed_point, _sample_q, _wsum01, _per_sample, _prf, _cols, _ingredients, _from_sums, _from_class_sums
+from .stats import _add_hist, _fixed_point, _sample_q, _wsum01, _per_sample, _prf, _cols, _ingredients, _from_sums, _from_class_sums
 from .metrics import _grid, check_once
 from .distributed import *
 from .choose import certified_points, best_point, needed, rate, successes, cp_lower, certified_samplewise, hb_lower, samples_needed
@@ -26,23 +26,33 @@ __all__ = ['sweep_metrics', 'SweepStats', 'ThresholdSweep']
 # %% ../nbs/03_sweep.ipynb #a93bc67f
 sweep_metrics = ('f1_samples','f1_micro','f1_macro','precision_samples','precision_micro','precision_macro',
                  'recall_samples','recall_micro','recall_macro','accuracy','exact_match','hamming')
-def _fold_sums(W:Tensor, v:Tensor, fold:Tensor, K:int,
-               split:bool|None=None, # one product per fold; default: on the CPU
-              )->tuple:
-    "Per fold, the weighted sums `[K,R,n]` of `v` `[B,n]` under weights `W` `[R,B]`, and the weights' sums `[K,R]`."
-    # exact sums (integer weights, values on a 2^-32 grid), so both ways give the same numbers
-    if split is None: split = W.device.type=='cpu'
-    if split:  # each fold's product over its own samples: K times less work, but the fold sizes are read on the host
+def _add_fold_sums(b:Tensor, bn:Tensor, # per fold, the weighted sums `[K,R,n]` and the weights' sums `[K,R]`, added to in place
+                   idx:Tensor, # positions of the samples in the validation set `[B]`
+                   v:Tensor, # values `[B,n]` on a 2^-32 grid (`_fixed_point`), in `b`'s dtype
+                   fold:Tensor, # each sample's fold `[B]`
+                   seed:int, # seed of the `poisson_weights` (one replicate per row of `b`)
+                   split:bool|None=None, # one product per fold; default: on the CPU
+                  )->tuple:
+    "Add, per fold, the sums of `v` weighted by each replicate's `poisson_weights`, and the weights' sums, into `(b, bn)`."
+    # exact sums (integer weights, values on a 2^-32 grid), so either way, in any order, gives the same numbers
+    (K,R,_),split = b.shape,v.device.type=='cpu' if split is None else split
+    if split:  # each fold's product over its own samples, added in place: K times less work, but the fold sizes are read on the
+        # host. The weights are drawn in fold order (a sample's depend on its position alone)
         o,ns = fold.argsort(stable=True),torch.bincount(fold, minlength=K).tolist()
-        Ws = W[:,o].split(ns, 1)
-        return torch.stack([w@u for w,u in zip(Ws, v[o].split(ns))]),torch.stack([w.sum(1) for w in Ws])
+        for k,(w,x) in enumerate(zip(poisson_weights(idx[o], R, seed, v.dtype).split(ns, 1), v[o].split(ns))): b[k].addmm_(w, x); bn[k] += w.sum(1)
+        return b,bn
+    W = poisson_weights(idx, R, seed, v.dtype)
     Wf = ((fold[None]==torch.arange(K, device=W.device)[:,None]).to(W.dtype)[:,None]*W[None]).flatten(0, 1)  # [K*R,B], no host sync
-    return (Wf@v).view(K, len(W), -1),Wf.sum(1).view(K, len(W))
+    return b.add_((Wf@v).view(K, R, -1)),bn.add_(Wf.sum(1).view(K, R))
 
 def _counts(h:Tensor)->tuple:
     "`(tp, fp, fn, tn)`, each `[K,C,T]` float64 NumPy, from per-fold histograms `[K,C,T+1,2]`."
     K,C,T1,_ = h.shape
     return tuple(c.reshape(K,C,-1).double().numpy() for c in hist_counts(h.reshape(K*C,T1,2).long()))
+
+def _fold_hist(h:Tensor, K:int)->Tensor:
+    "The per-fold histograms `[K,C,T+1,2]` (a view) of the sweep's state `h`, kept per class as `[C,K*(T+1)*2]`."
+    return h.view(len(h),K,-1,2).transpose(0, 1)
 
 class SweepStats:
     "Per-fold histograms and per-sample score sums at every threshold of `thresholds`, with Poisson-bootstrap sums of one metric."
@@ -58,7 +68,20 @@ class SweepStats:
         self.thresholds,self.sigmoid,self.ignore_index,self.zd = _grid(thresholds),sigmoid,ignore_index,float(zero_division)
         self.uniform,self._cuts,self.K,self.R,self.monitor,self.keep_codes,self.seed = is_uniform(self.thresholds),{},folds,boot,monitor,keep_codes,seed
         self.reset()
-    def reset(self): self.h,self.s,self.n,self.b,self.bn,self.flags,self._reduced,self._F,self.seen,self.codes,self.idx = None,None,None,None,None,None,False,None,0,[],[]
+    def reset(self):
+        self.h,self.s,self.n,self.b,self.bn,self.flags,self._reduced,self._F,self.seen,self.codes,self.idx = None,None,None,None,None,None,False,None,0,[],[]
+        self._p,self._pn = None,0
+
+    def _pending(self, B:int)->Tensor:
+        "The table a batch of `B` samples adds its fold counts to: on the CPU an int16 one (half the memory traffic of `h`), added into `h` before a count could pass 32,767 (a sample adds at most one to each cell); elsewhere `h`."
+        if self.h.device.type!='cpu' or B>32767: self._flush(); return self.h
+        if self._p is None: self._p = torch.zeros_like(self.h, dtype=torch.int16)
+        if self._pn+B>32767: self._flush()
+        self._pn += B
+        return self._p
+
+    def _flush(self):
+        if self._pn: self.h += self._p; self._p.zero_(); self._pn = 0
 
     def update(self, preds:Tensor, targs:Tensor,
                start:int|None=None, # position of the batch's first sample in the validation set (default: right after the last batch)
@@ -66,24 +89,21 @@ class SweepStats:
         "Add one batch."
         x,pos,keep,flags = prep(preds, targs, self.sigmoid, self.ignore_index)
         self.flags = merge_flags(self.flags, flags)
-        (B,C),K,T,dev = x.shape,self.K,len(self.thresholds),x.device
+        (B,C),K,T1,dev = x.shape,self.K,len(self.thresholds)+1,x.device
         k = (x.dtype,dev)
         if k not in self._cuts: self._cuts[k] = grid_cuts(self.thresholds, self.sigmoid, x.dtype).to(dev)
         idx = torch.arange(B, device=dev) + (self.seen if start is None else start)  # Python ints: no host-to-device copy
         self.seen += B
         fold = sample_folds(idx, K, self.seed)
         code = hist_bins(x, self._cuts[k], self.uniform, self.sigmoid).mul_(2).add_(pos)
-        # per (fold, class, bin, target), in int32 (counts of samples) where the indices fit: half the memory traffic of int64,
-        # which makes the scattered adds several times faster
-        it = torch.int32 if K*C*(T+1)*2 < 2**31 else torch.long
-        if self.h is None: self.h = torch.zeros(K*C*(T+1)*2, dtype=it, device=dev)
-        _hist(code.to(it), keep, K*C, T+1, ((fold*C).to(it)[:,None], torch.arange(C, device=dev, dtype=it)[None]), out=self.h)
+        # per class, one row of (fold, bin, target) counts; per sample, one of (bin, target): in int32, half the memory traffic
+        # of int64 (counts of samples, and of classes)
+        if self.h is None: self.h = torch.zeros(C, K*T1*2, dtype=torch.int32, device=dev)
+        _add_hist(self._pending(B), torch.add(code, (fold*(T1*2))[:,None]), keep, by_class=True)
+        hs = _add_hist(torch.zeros(B, T1*2, dtype=torch.int32, device=dev), code.long(), keep, by_class=False).view(B,T1,2)
         ft = fdtype(dev)
-        # per sample, [B,T]: a small histogram, added to row by row (no bincount, which reads the indices twice); its counts
-        # summed in float64, exactly
-        hs = _hist(code, keep, B, T+1, torch.arange(B, device=dev, dtype=it)[:,None], out=torch.zeros(B*(T+1)*2, dtype=it, device=dev), by_column=False)
-        tp,fp,fn,tn = hist_counts(hs.to(ft))
-        q = _sample_q(tp, fp, fn, self.zd)  # [B,4,T]
+        tp,fp,fn,tn = hist_counts(hs)  # [B,T] each, int32
+        q = _sample_q(tp, fp, fn, self.zd, ft)  # [B,4,T]
         # per-fold sums in a fixed order (no BLAS, whose order may differ between machines): on the CPU `index_add_` adds the
         # samples in turn; on a GPU, where it would use atomics, one masked sum per fold
         if dev.type=='cpu': s = torch.zeros(K, *q.shape[1:], dtype=ft).index_add_(0, fold, q)
@@ -92,11 +112,10 @@ class SweepStats:
         if self.R:
             ing = _ingredients(self.monitor, tp, fp, fn, tn, q)
             if ing is not None:
-                b,bn = _fold_sums(poisson_weights(idx, self.R, self.seed, ft), _fixed_point(ing).flatten(1), fold, K)
-                b = b.view(K,self.R,*ing.shape[1:])
-                self.b,self.bn = (b,bn) if self.b is None else (self.b.add_(b),self.bn.add_(bn))
+                if self.b is None: self.b,self.bn = torch.zeros(K, self.R, *ing.shape[1:], dtype=ft, device=dev),torch.zeros(K, self.R, dtype=ft, device=dev)
+                _add_fold_sums(self.b.view(K, self.R, -1), self.bn, idx, _fixed_point(ing.to(ft)).flatten(1), fold, self.seed)
         if self.keep_codes:  # one byte per entry on the default grid; the dtype's largest value marks an ignored entry
-            dt = torch.uint8 if 2*T+1<255 else torch.int32
+            dt = torch.uint8 if 2*T1<256 else torch.int32
             self.codes.append((code if keep is None else torch.where(keep, code, torch.iinfo(dt).max)).to(dt))
             self.idx.append(idx)
         self.s,self.n = (s,n) if self.s is None else (self.s+s,self.n+n)
@@ -104,6 +123,7 @@ class SweepStats:
     def _reduce(self):
         if self.h is None: raise ValueError("no validation batch was seen: nothing to sweep")
         if not self._reduced:  # reduced once per validation: the state becomes the global one
+            self._flush()
             st = dict(h=self.h, s=self.s, n=self.n, **({} if self.flags is None else dict(f=self.flags)), **({} if self.b is None else dict(b=self.b, bn=self.bn)))
             r = reduce_sums(st)
             self.h,self.s,self.n,self.flags,self.b,self.bn = r['h'],r['s'],r['n'],r.get('f'),r.get('b'),r.get('bn')
@@ -116,7 +136,7 @@ class SweepStats:
         self._reduce()
         if self._F is None:  # once per validation: the table, the rules and the report all read it
             K,T1 = self.K,len(self.thresholds)+1
-            self._F = _counts(self.h.view(K,-1,T1,2).cpu()),self.s.cpu().double().numpy(),self.n.cpu().double().numpy()
+            self._F = _counts(_fold_hist(self.h, K).cpu()),self.s.cpu().double().numpy(),self.n.cpu().double().numpy()
         return self._F
 
     def table(self)->pd.DataFrame:
@@ -156,7 +176,8 @@ class SweepStats:
         Rm,K = max(Rs),self.K
         rws = [list(range(1+R)) + (list(range(1+Rm, 1+Rm+K)) if folds else []) for R in Rs]  # each sel's rows of the weights
         if N==0: return [np.full(len(rw), np.nan) for rw in rws]  # no sample: nothing to score
-        ths,fo = [torch.as_tensor(s).to(dev, code.dtype) for s in sels],sample_folds(idx, self.K, self.seed)
+        # `bin > th` is `code > 2*th+1` (`code = 2*bin + target`): no shift per decision
+        ths,fo = [(2*torch.as_tensor(s)+1).to(dev, code.dtype) for s in sels],sample_folds(idx, self.K, self.seed)
         macro,step = self.monitor.endswith('_macro'),max(1, block//max(1, C))
         rows = lambda m: count_true(m, 1).to(ft)  # per-sample counts of a bool matrix
         acc,n = [0]*len(sels),0
@@ -165,11 +186,12 @@ class SweepStats:
             w = torch.cat([torch.ones(1, len(c), dtype=ft, device=dev), poisson_weights(idx[i:i+step], Rm, self.seed, ft),
                            *([(f[None]==torch.arange(K, device=dev)[:,None]).to(ft)] if folds else [])])
             n = n + w.sum(1)
-            kept = c!=mx
-            y = (c&1).bool()&kept
-            npos,nk = rows(y),rows(kept)
+            kept = None if self.ignore_index is None else c!=mx  # an ignored entry's code is `mx`
+            y = (c&1).bool() if kept is None else (c&1).bool()&kept
+            npos,nk = rows(y),(torch.full((len(c),), C, dtype=ft, device=dev) if kept is None else rows(kept))
             for j,(th,rw) in enumerate(zip(ths,rws)):
-                pred = ((c>>1) > th.index_select(0, f))&kept
+                pred = c > th.index_select(0, f)
+                if kept is not None: pred &= kept
                 hit = pred&y
                 wj = w[rw]
                 if macro: acc[j] = acc[j] + torch.stack([_wsum01(wj, m).to(ft) for m in (hit,pred,y)])  # per-class weighted counts [3,rows,C]
@@ -389,7 +411,7 @@ class ThresholdSweep(Callback):
                           track=_nested_global(m, F, ths, zd) if ok else np.full((K,K), np.nan),  # the global rule (what the Recorder's `_cv` column pools), nested
                           rules={q:(fv[q] if ok else nan(K)) for q in fv})  # every rule's, so a rule can be chosen without a fold
         return dict(value=float(tab[m][i]), thresh=float(ths[i]), cv=ex[f'{m}_cv'], extra=ex, rules=rules, classes=classes,
-                    h=st.h.view(st.K,C,-1,2).to(torch.int32).cpu(), ps=(F[1].copy(),F[2].copy()), fixed=self._fixed)
+                    h=_fold_hist(st.h, st.K).to(torch.int32).cpu(), ps=(F[1].copy(),F[2].copy()), fixed=self._fixed)
 
     def after_validate(self):
         if not self._active or self.stats.h is None: return
@@ -458,7 +480,7 @@ class ThresholdSweep(Callback):
     def __getstate__(self):
         # the histograms and bins belong to one validation pass: they do not ship in `export.pkl`
         d = {**self.__dict__, 'stats': SweepStats.__new__(SweepStats)}
-        d['stats'].__dict__.update({**self.stats.__dict__, 'h':None, 's':None, 'b':None, 'bn':None, 'flags':None, '_F':None, '_cuts':{}, 'codes':[], 'idx':[]})
+        d['stats'].__dict__.update({**self.stats.__dict__, 'h':None, '_p':None, '_pn':0, 's':None, 'b':None, 'bn':None, 'flags':None, '_F':None, '_cuts':{}, 'codes':[], 'idx':[]})
         d['_snaps'] = {k:{**v, 'h':None, 'ps':None} for k,v in self._snaps.items()}  # the per-fold counts and sums too: what was chosen ships, not the data
         d['_last'] = None if self._last is None else {**self._last, 'h':None, 'ps':None}
         return d

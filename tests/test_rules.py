@@ -267,3 +267,14 @@ def test_table_at_its_edges():
     tp2, fp2, fn2 = (np.stack([a, b]) for a, b in zip((tp, fp, fn), ((p2 & y).sum(0), (p2 & ~y+2).sum(0), (~p2+2 & y).sum(0))))
     np.testing.assert_allclose(_from_class_sums('f1_macro', tp2, fp2, fn2, 0.), [skm.f1_score(y, p, average='macro', zero_division=0),
                                skm.f1_score(y, p2, average='macro', zero_division=0)], rtol=0, atol=1e-12)
+
+@pytest.mark.parametrize('m', ['f1_samples', 'exact_match', 'f1_micro', 'f1_macro', 'accuracy'])
+def test_code_values_at_per_class_thresholds(m):
+    "`code_values` decides from the kept bins at per-fold, per-class thresholds (ties on the cuts included): its plain value, each replicate's and each fold's equal scikit-learn's."
+    R, K = 4, 3
+    p, y, fold = data(5, n=70, K=K)
+    sel = np.random.default_rng(1).integers(0, len(THS), (K, y.shape[1]))
+    got = sweep_of(p, y, m, R, K).code_values([sel], folds=True)[0]
+    pred = p > at(sel, fold, y.shape[1])
+    W = [*poisson_weights(torch.arange(len(p)), R, 0, torch.float64).numpy(), *[(fold == k).astype(float) for k in range(K)]]
+    np.testing.assert_allclose(got, [sk(m, y, pred)] + [sk(m, y, pred, w=w) for w in W], rtol=0, atol=1e-9)  # replicates: values on a 2^-32 grid

@@ -124,23 +124,19 @@ def test_hist_update_per_class_per_sample_and_defaults():
         yy, kk = y[..., None], keep[..., None]
         for got, ref in ((tp, pr & yy & kk), (fp, pr & ~yy & kk), (fn, ~pr & yy & kk), (tn, ~pr & ~yy & kk)):
             assert torch.equal(got, ref.sum(d).to(got.dtype))  # per class: over the samples; per sample: over the classes
-    # into a histogram given with `out=` (the sweep's fold histograms, class by class on the CPU): the same counts, added in place
-    from fastai_mlmetrics.stats import _hist, hist_bins
+    # added into a histogram in place (the sweep's): per class on the CPU by a 2-D scatter, elsewhere by one flat `index_add_`
+    from fastai_mlmetrics.stats import _hist, _add_hist, hist_bins
     code = hist_bins(x, cuts).mul_(2).add_(y)
+    B, C = code.shape
     for k in (None, keep):
-        ref = _hist(code, k, 5, 10, torch.arange(5)[None])
-        out = torch.ones(5*10*2, dtype=torch.long)
-        got = _hist(code, k, 5, 10, torch.arange(5)[None], out=out)
-        assert got.shape == (5, 10, 2) and torch.equal(got, ref + 1) and torch.equal(out.view(5, 10, 2), ref + 1)
-        # the row given as parts that add up to it, into `out` column by column and row by row, and into a new histogram
-        B, C = code.shape
-        parts, row = (torch.arange(B)[:, None] % 2 * C, torch.arange(C)[None]), torch.arange(B)[:, None] % 2 * C + torch.arange(C)[None]
-        ref = _hist(code, k, 2 * C, 10, row)
-        assert ref.sum() == (B * C if k is None else k.sum())
-        for by in (True, False):
-            out = torch.zeros(2 * C * 10 * 2, dtype=torch.int32)
-            assert torch.equal(_hist(code, k, 2 * C, 10, parts, out=out, by_column=by), ref.int())
-        assert torch.equal(_hist(code, k, 2 * C, 10, parts), ref)
+        for by_class, rows, row in ((True, C, torch.arange(C)[None]), (False, B, torch.arange(B)[:, None])):
+            ref = _hist(code, k, rows, 10, row)
+            assert ref.sum() == (B * C if k is None else k.sum())
+            for flat in (False, True):
+                for dt in (torch.int16, torch.int32, torch.long):
+                    out = torch.ones(rows, 10 * 2, dtype=dt)
+                    got = _add_hist(out, code.long(), k, by_class, flat)
+                    assert got is out and torch.equal(out.view(rows, 10, 2), (ref + 1).to(dt))
 
 def test_count_true_is_the_same_on_both_paths(monkeypatch):
     "`count_true` gives int32 counts equal to a bool sum, by whole words and by bytes, on views, past the byte counters' limit and on empty matrices."
@@ -337,11 +333,14 @@ def test_weights_and_folds_are_the_documented_functions_of_seed_and_position():
             assert f == [_mix(_mix(i + seed*0x9E3779B1) ^ 0x5bd1e995) % K for i in idx], (seed, K)
 
 def test_poisson_draws_at_the_cuts():
-    "A 32-bit draw exactly at a cut of the Poisson(1) cdf, just below it, and any other: the comparisons (CPU) and the search (GPU) give the weight written out with the cdf."
+    "A 32-bit draw exactly at a cut of the Poisson(1) cdf, just below it, at the ends of the 2^16-wide ranges around it, and any other: the table (CPU) and the search (GPU) give the weight written out with the cdf."
     from fastai_mlmetrics.stats import _pois_cuts, _pois_draw, _pois_search
-    h = torch.tensor(sorted({v for c in _pois_cuts for v in (c-1, c, c+1) if 0 <= v < 2**32} | {0, 2**32-1, 123456789}))
+    edges = {v for c in _pois_cuts for j in (c >> 16, (c >> 16) - 1, (c >> 16) + 1) for v in (j << 16, (j << 16) + 2**16 - 1)}
+    h = torch.tensor(sorted(v for v in {v for c in _pois_cuts for v in (c-1, c, c+1)} | edges | {0, 2**32-1, 123456789} if 0 <= v < 2**32))
     ref = torch.tensor([sum(c < (v + .5)/2**32 for c in _CDF) for v in h.tolist()], dtype=torch.int8)
     assert torch.equal(_pois_draw(h), ref) and torch.equal(_pois_search(h), ref) and ref.max() >= 10
+    h = torch.randint(0, 2**32, (200, 5000), generator=torch.Generator().manual_seed(3))  # a million draws, as `poisson_weights` shapes them
+    assert torch.equal(_pois_draw(h), _pois_search(h))
 
 def test_sample_q_is_safe_div_for_every_zero_division():
     "`_sample_q`'s one division (0/0 read as `zero_division`) equals precision, recall and F1 by `safe_div`, and the exact matches, for 0, 1 and NaN."
@@ -354,4 +353,9 @@ def test_sample_q_is_safe_div_for_every_zero_division():
             want = torch.stack([safe_div(t, t+p, zd), safe_div(t, t+n, zd), safe_div(2*t, 2*t+p+n, zd), ((p+n)==0).double()], 1)
             got = _sample_q(t, p, n, zd)
             assert got.shape == want.shape and torch.equal(got.nan_to_num(-7), want.nan_to_num(-7)), (shape, zd)
+            # int32 counts (the sweep's), and strided views of them, divided in float64: the same bits; the counts untouched
+            ti, pi, ni = (torch.stack([a, a], -1).int()[..., 0] for a in (t, p, n))
+            got = _sample_q(ti, pi, ni, zd, torch.float64)
+            assert got.dtype == torch.float64 and torch.equal(got.nan_to_num(-7), want.nan_to_num(-7)) and torch.equal(ti, t.int()), (shape, zd)
             assert ((t+p)==0).any() and ((t+n)==0).any()
+    t0 = tp.clone(); _sample_q(tp, fp, fn, 0.); assert torch.equal(tp, t0)  # float counts: not written to either

@@ -45,3 +45,18 @@ def test_table_matches_sklearn_on_the_default_grid(seed, n, c, bs, masked, on_cu
         for k, t in enumerate(GRID):
             exp = sk_columns(y, exact_pred(x, t, sigmoid), mask)
             for m in sweep_metrics: np.testing.assert_allclose(tab[m].iloc[k], exp[m], rtol=0, atol=1e-12, err_msg=f'{m} at {t}')
+
+@pytest.mark.parametrize('bs', [(20000, 20000), (40000,), (32767, 1, 32767, 5)])
+def test_counts_past_int16_match_sklearn(bs):
+    "40,000 to 65,000 samples whose scores tie in a few bins, in batches that fill the CPU's int16 fold table past its limit together, alone, or to it: every column equals scikit-learn's at every threshold."
+    rng, n = np.random.default_rng(len(bs)), sum(bs)
+    x = rng.choice(np.array([-1., 0., .5], np.float32), (n, 2), p=[.04, .92, .04])  # most entries in one bin, of one class and one target
+    y = (rng.random((n, 2)) < .95).astype(int)
+    st_, ths = SweepStats([.3, .5, .6]), np.array([.3, .5, .6])
+    i = 0
+    for b in bs: st_.update(torch.tensor(x[i:i+b]), torch.tensor(y[i:i+b])); i += b
+    tab = st_.table()
+    assert st_.h.max() > 2**15  # a histogram count past int16's range
+    for k, t in enumerate(ths):
+        exp = sk_columns(y, 1/(1+np.exp(-x.astype(np.float64))) > t, np.zeros((n, 2), bool))  # no probability lies near a threshold but .5 (exactly)
+        for m in sweep_metrics: np.testing.assert_allclose(tab[m].iloc[k], exp[m], rtol=0, atol=1e-12, err_msg=f'{m} at {t}')
