@@ -1,5 +1,5 @@
 """Compare this tree's count metrics with an earlier tree's, bit for bit: every `StatScores` sum and flag, `value_flags`,
-`accuracy_multi`, the sweep's state (`SweepStats`: fold histograms, per-sample and bootstrap sums, kept bins, and the
+`accuracy_multi`, `hist_bins` at and beside every cut, the sweep's state (`SweepStats`: fold histograms, per-sample and bootstrap sums, kept bins, and the
 replicates read from them), the report's bootstrap counts (`BootCounts`), and every error message, on random, tied, masked,
 weighted, empty, half-precision and corrupted inputs.
 A change to the hot path that should change no value is checked with it:
@@ -40,7 +40,9 @@ def sweep(P, bs, kw, sel):
     s = P.sweep.SweepStats(keep_codes=True, **kw)
     for x,y in bs: s.update(x, y)
     s._reduce()
-    out = dict(h=s.h, s=s.s, n=s.n, codes=s.codes[0], idx=s.idx[0], **({} if s.b is None else dict(b=s.b, bn=s.bn)))
+    # the fold histograms as `[K,C,T+1,2]`, whichever layout the tree keeps them in
+    h = P.sweep._fold_hist(s.h, s.K).contiguous() if hasattr(P.sweep, '_fold_hist') else s.h.view(s.K, -1, len(s.thresholds)+1, 2)
+    out = dict(h=h, s=s.s, n=s.n, codes=s.codes[0], idx=s.idx[0], **({} if s.b is None else dict(b=s.b, bn=s.bn)))
     return out | ({} if s.seen==0 else dict(cv=torch.as_tensor(s.code_values([sel[:s.K]], folds=True)[0])))
 
 def boot(P, bs, kw):
@@ -50,6 +52,21 @@ def boot(P, bs, kw):
         sc, pos, keep, _ = P.core.prep(x, y, ignore_index=kw['ii'], validate_args=False)
         b.update(sc, pos, keep, kw['cut'] if kw['cut'] is None or isinstance(kw['cut'], float) else kw['cut'].to(sc.dtype), start); start += len(x)
     return dict(c=b.c, v=b.v, n=b.n)
+
+def bins(P, g):
+    "`hist_bins` on the evenly spaced grids (the closed form), for logits and probabilities at and beside every cut, and at the ends."
+    out = {}
+    for T in (1, 2, 11, 101, 1000):
+        for sg in (True, False):
+            for dt in (torch.float32, torch.float64):
+                cuts = P.stats.grid_cuts(P.stats.uniform_grid(T), sg, dt)
+                f = cuts[torch.isfinite(cuts)]
+                x = torch.cat([f, f.nextafter(f.new_tensor(-float('inf'))), f.nextafter(f.new_tensor(float('inf'))),
+                               (torch.randn(2000, generator=g)*4).to(dt) if sg else torch.rand(2000, generator=g).to(dt),
+                               torch.tensor([0., 1., -0., float('inf'), -float('inf')] if sg else [0., 1., -0.], dtype=dt)])
+                if not sg: x = x.clamp(0, 1)
+                out[(T, sg, str(dt))] = P.stats.hist_bins(x, cuts, True, sg)
+    return out
 
 def batches(g, it):
     "A few batches of one kind (random, tied or probabilities), targets of one dtype, masked and corrupted by `it`'s pattern."
@@ -78,6 +95,8 @@ def main():
     n = differ = order = 0
     for seed in range(a.seeds):
         g = torch.Generator().manual_seed(seed)
+        n += 1; r1, r2 = outcome(lambda: bins(old, torch.Generator().manual_seed(seed))), outcome(lambda: bins(NP, torch.Generator().manual_seed(seed)))
+        if not agree(r1, r2): differ += 1; print('hist_bins differs:', seed, str(r1)[:200], str(r2)[:200])
         for it in range(a.iters):
             bs, C, ii = batches(g, it)
             N = sum(len(x) for x,_ in bs)

@@ -29,8 +29,13 @@ BUGS = {
     'flags AND-ed':             ('core.py', "    return b if a is None else a if b is None else a|b", "    return b if a is None else a if b is None else a&b", [C]),
     'byte counters overflow':   ('core.py', "    m = v.shape[d]//127*127", "    m = v.shape[d]//300*300", ['tests/test_stats.py']),
     'byte counters blocks of 128': ('core.py', "unflatten(d, (-1, 127))", "unflatten(d, (-1, 128))", ['tests/test_stats.py']),
-    'counts below a bin off by one': ('stats.py', "    below = h[:,:-1].cumsum(1)", "    below = h[:,1:].cumsum(1)", [S]),
-    'sample recall over predictions': ('stats.py', "torch.stack([tp+fp,tp+fn,t2+fp+fn], 1)", "torch.stack([tp+fp,tp+fp,t2+fp+fn], 1)", [S]),
+    'counts below a bin off by one': ('stats.py', "    below,above = c[...,:-1],c[...,-1:]-c[...,:-1]", "    below,above = c[...,1:],c[...,-1:]-c[...,1:]", [S]),
+    'sample recall over predictions': ('stats.py', "torch.div(t, tp+fn, out=q[:,1])", "torch.div(t, tp+fp, out=q[:,1])", [S]),
+    'int16 fold counts overflow': ('sweep.py', "        if self._pn+B>32767: self._flush()", "        if self._pn+B>65535: self._flush()", [S]),
+    'flat histogram rows swapped': ('stats.py', "(torch.arange(C, device=col.device)[None] if by_class else torch.arange(B, device=col.device)[:,None])",
+                                    "(torch.arange(B, device=col.device)[:,None] if by_class else torch.arange(C, device=col.device)[None])", ['tests/test_stats.py']),
+    'Poisson table range half':  ('stats.py', "_pois_search((torch.arange(2**16)<<16) + 2**16-1)", "_pois_search((torch.arange(2**16)<<16) + 2**15)", ['tests/test_stats.py']),
+    'kept bins decided at bin >= th': ('sweep.py', "[(2*torch.as_tensor(s)+1).to(dev, code.dtype)", "[(2*torch.as_tensor(s)).to(dev, code.dtype)", ['tests/test_rules.py']),
     'bin correction off':       ('stats.py', "view(k.shape) < scores)", "view(k.shape) <= scores)", [S]),
 }
 
