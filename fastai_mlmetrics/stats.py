@@ -379,7 +379,7 @@ _pois_lo = _pois_search(torch.arange(2**16)<<16)
 _pois_top = torch.where(_pois_lo==_pois_search((torch.arange(2**16)<<16) + 2**16-1), _pois_lo, -1).to(torch.int8)
 
 def _pois_draw(h:Tensor)->Tensor:
-    "`_pois_search(h)`: on the CPU a table of the top 16 bits settles all but about one draw in 3,000, and those few are searched; a GPU searches all (no sync)."
+    "`_pois_search(h)`: on the CPU a table of the top 16 bits settles all but about one draw in 8,000, and those few are searched; a GPU searches all (no sync)."
     if h.device.type!='cpu': return _pois_search(h)
     w = _pois_top.index_select(0, (h >> 16).view(-1)).view(h.shape)
     near = (w < 0).nonzero(as_tuple=True)  # draws in a range that holds a cut
