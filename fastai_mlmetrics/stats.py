@@ -329,8 +329,9 @@ def hist_update(scores:Tensor, # scores `[B,C]` (logits or probabilities)
 
 def hist_counts(h:Tensor)->tuple:
     "`(tp, fp, fn, tn)`, each `[R,T]`: the counts at every threshold from a histogram `[R,T+1,2]`."
-    # by target, each row contiguous (the counts' own dtype: int32 stays int32): entries with bin <= k, and with bin > k
-    c = h.transpose(1, 2).contiguous().cumsum(2, dtype=h.dtype)
+    # by target, each row contiguous, summed in place (in the counts' own dtype: int32 stays int32; no more memory than the
+    # counts below and above take): entries with bin <= k, and with bin > k
+    c = h.transpose(1, 2).contiguous().cumsum_(2)
     below,above = c[...,:-1],c[...,-1:]-c[...,:-1]
     return above[:,1], above[:,0], below[:,1], below[:,0]
 

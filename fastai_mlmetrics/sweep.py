@@ -135,8 +135,7 @@ class SweepStats:
         "Per fold, as float64 NumPy: `(tp, fp, fn, tn)` each `[K,C,T]`, the per-sample score sums `[K,4,T]` and the sample counts `[K]`."
         self._reduce()
         if self._F is None:  # once per validation: the table, the rules and the report all read it
-            K,T1 = self.K,len(self.thresholds)+1
-            self._F = _counts(_fold_hist(self.h, K).cpu()),self.s.cpu().double().numpy(),self.n.cpu().double().numpy()
+            self._F = _counts(_fold_hist(self.h, self.K).cpu()),self.s.cpu().double().numpy(),self.n.cpu().double().numpy()
         return self._F
 
     def table(self)->pd.DataFrame:
