@@ -374,10 +374,12 @@ def _pois_search(h:Tensor)->Tensor:
     "The Poisson(1) weight (int8) of each 32-bit draw `h`: the number of cdf cuts below the uniform draw `(h+0.5)/2**32`, counted on the integers."
     return torch.searchsorted(torch.tensor(_pois_cuts, device=h.device), h, right=True).to(torch.int8)
 
-# the weight of a draw from its top 16 bits alone, in each of the 65,536 ranges `[j*2^16, (j+1)*2^16)` that holds no cut; -1 in
-# the few (one per cut) that hold one
-_pois_lo = _pois_search(torch.arange(2**16)<<16)
-_pois_top = torch.where(_pois_lo==_pois_search((torch.arange(2**16)<<16) + 2**16-1), _pois_lo, -1).to(torch.int8)
+def _pois_table()->Tensor:
+    "The weight (int8) of a draw from its top 16 bits alone, in each of the 65,536 ranges `[j*2^16, (j+1)*2^16)` that holds no cut; -1 in the few (one per cut) that hold one."
+    lo = torch.arange(2**16)<<16
+    w = _pois_search(lo)
+    return torch.where(w==_pois_search(lo + 2**16-1), w, -1).to(torch.int8)
+_pois_top = _pois_table()
 
 def _pois_draw(h:Tensor)->Tensor:
     "`_pois_search(h)`: on the CPU a table of the top 16 bits settles all but about one draw in 8,000, and those few are searched; a GPU searches all (no sync)."

@@ -186,7 +186,8 @@ class SweepStats:
                            *([(f[None]==torch.arange(K, device=dev)[:,None]).to(ft)] if folds else [])])
             n = n + w.sum(1)
             kept = None if self.ignore_index is None else c!=mx  # an ignored entry's code is `mx`
-            y = (c&1).bool() if kept is None else (c&1).bool()&kept
+            y = (c&1).bool()
+            if kept is not None: y &= kept
             npos,nk = rows(y),(torch.full((len(c),), C, dtype=ft, device=dev) if kept is None else rows(kept))
             for j,(th,rw) in enumerate(zip(ths,rws)):
                 pred = c > th.index_select(0, f)
