@@ -66,13 +66,12 @@ def sweep_floor(p, bs):
     beforehand from the same batches by the package `p`'s own functions: the per-class fold histograms (one `scatter_add_` of every
     entry into the int16 table), the per-sample histograms (one of every entry into int32), and the bootstrap products (one
     float64 `addmm_` per fold, `R` replicates by 101 thresholds)."""
-    from fastai_mlmetrics.core import prep
     sw = p.sweep.ThresholdSweep(add_to_recorder=False).stats
-    S, st, K, R, T1 = p.sweep, p.stats, sw.K, sw.R, len(sw.thresholds)+1
+    st, K, R, T1 = p.stats, sw.K, sw.R, len(sw.thresholds)+1
     cuts, ins, seen = st.grid_cuts(sw.thresholds, True, torch.float32).to(bs[0][0].device), [], 0
     for x,y in bs:
         idx = torch.arange(len(x), device=x.device) + seen; seen += len(x)
-        fold, code = st.sample_folds(idx, K, sw.seed), st.hist_bins(x, cuts, True, True).mul_(2).add_(prep(x, y)[1])
+        fold, code = st.sample_folds(idx, K, sw.seed), st.hist_bins(x, cuts, True, True).mul_(2).add_(p.core.prep(x, y)[1])
         tp,fp,fn,_ = st.hist_counts(st._add_hist(torch.zeros(len(x), T1*2, dtype=torch.int32, device=x.device), code.long(), None, False).view(len(x), T1, 2))
         v, o = st._fixed_point(st._sample_q(tp, fp, fn, 0.)[:,2]).double(), fold.argsort(stable=True)
         ns = torch.bincount(fold, minlength=K).tolist()
@@ -116,7 +115,7 @@ def calls_per_batch(p, bs, n=8):
         a.update(*bs[0])
         with profile(activities=[ProfilerActivity.CPU]) as pr:
             for x,y in bs[1:n+1]: a.update(x, y)
-        res[k] = sum(e.cpu_parent is None for e in pr.events())/n
+        res[k] = sum(e.cpu_parent is None for e in pr.events())/len(bs[1:n+1])
     return res
 
 def main():

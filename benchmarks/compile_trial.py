@@ -24,39 +24,38 @@ def counts(x, y, cut):
     smp = torch.stack([hit.sum(1, dtype=torch.int32), pred.sum(1, dtype=torch.int32), pos.sum(1, dtype=torch.int32)])
     return cls, smp, lo, hi, (y != 0).sum(), cls[2].sum()
 
-def sweep_entries(x, y, fold, hi, K:int):
-    "The default sweep's passes over one batch's entries: the checks, the bins (as `hist_bins` computes them; `hi` its cuts and inf), the codes and both histograms' int64 indices."
-    T, pos = len(hi)-1, y == 1
+def sweep_entries(x, y, fold, cuts, K:int):
+    "The default sweep's passes over one batch's entries, as its update makes them: the checks, the bins (`hist_bins`), the codes, both histograms' int64 indices and the kept bins."
+    T1, pos = len(cuts)+1, y == 1
     lo, mx = torch.aminmax(x)
-    k = (x.sigmoid()*(T+1) - 1).round().int().clamp(0, T)
-    code = (k + (hi[k] < x).int())*2 + pos.int()
-    return lo, mx, (y != 0).sum(), pos.sum(), code.to(torch.uint8), (code + (fold*(2*(T+1)))[:,None]).long(), code.long()
+    code = hist_bins(x, cuts, True).mul_(2).add_(pos)
+    return lo, mx, (y != 0).sum(), pos.sum(), code.to(torch.uint8), torch.add(code, (fold*(T1*2))[:,None]), code.long()
 
 def sweep_trial(bs, K=5, reps=3):
     "Eager against compiled `sweep_entries` over `bs`, each batch's two histogram scatters in eager mode in both: (eager s, compiled s, compile s, identical)."
     cuts = grid_cuts(uniform_grid(101))
-    hi, T1, C = torch.cat([cuts, cuts.new_full((1,), float('inf'))]), len(cuts)+1, bs[0][0].shape[1]
+    T1, C = len(cuts)+1, bs[0][0].shape[1]
     folds = [sample_folds(torch.arange(len(x)) + i*len(bs[0][0]), K) for i,(x,_) in enumerate(bs)]
     def run(f):
-        h, ts = None, []
+        ts = []
         for _ in range(reps):
             h, t = torch.zeros(C, K*T1*2, dtype=torch.int16), time.perf_counter()  # the sweep's int16 table (under 32,768 samples)
             for (x, y), fold in zip(bs, folds):
-                *_, col, cl = f(x, y, fold, hi, K)
+                *_, col, cl = f(x, y, fold, cuts, K)
                 h.scatter_add_(1, col.t(), h.new_ones(()).expand(col.t().shape))
                 torch.zeros(len(x), T1*2, dtype=torch.int32).scatter_add_(1, cl, torch.ones((), dtype=torch.int32).expand(cl.shape))
             ts.append(time.perf_counter()-t)
         return min(ts), h
     t = time.perf_counter()
     fc = torch.compile(sweep_entries, dynamic=True)
-    for i in (0, -1): fc(*bs[i], folds[i], hi, K)  # a full batch and the last, smaller one
+    for i in (0, -1): fc(*bs[i], folds[i], cuts, K)  # a full batch and the last, smaller one
     tc = time.perf_counter()-t
     (te, he), (tf, hf) = run(sweep_entries), run(fc)
     from fastai_mlmetrics.sweep import ThresholdSweep
     sw = ThresholdSweep(add_to_recorder=False).stats
     for x, y in bs: sw.update(x, y)
     sw._flush()
-    same = torch.equal(he, hf) and torch.equal(hf.int(), sw.h) and all(torch.equal(fc(x, y, fold, hi, K)[4], (hist_bins(x, cuts, True)*2 + (y == 1)).to(torch.uint8)) for (x, y), fold in zip(bs, folds))
+    same = torch.equal(he, hf) and torch.equal(hf.int(), sw.h) and all(torch.equal(fc(x, y, fold, cuts, K)[4], (hist_bins(x, cuts, True)*2 + (y == 1)).to(torch.uint8)) for (x, y), fold in zip(bs, folds))
     return te, tf, tc, same
 
 def best(f, bs, reps=5):
