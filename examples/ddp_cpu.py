@@ -8,7 +8,12 @@ gaps, not ours): `DistributedDL._broadcast` moves its tensor to CUDA (NCCL only)
 It trains a small multi-label model for three epochs on 1,001 made-up samples (so one process gets one sample more, and its last
 batch holds a single sample), validates under DDP, then validates the same weights in one process: our metrics and the sweep
 give the same numbers both ways (to 1e-12; fastai's validation loss does not, as it averages the padding in), printed by the
-first process, which exits with an error if they differ or if only one process ran."""
+first process, which exits with an error if they differ or if only one process ran.
+
+Same numbers need the same predictions. `nn.Linear`'s BLAS kernels order their sums by the batch's size and by where its rows
+lie in memory, so a sample's logits under DDP (another batch, another address) can differ from one process's in the last bit;
+a ranking metric then moves by a swapped pair of nearly tied scores (AUROC by 5e-7 in one run), though every metric counted
+what it was given exactly. The model here is therefore `Linear`: the same layer, computed in a fixed order."""
 import os, torch, numpy as np
 from torch import nn
 from fastai.learner import Learner
@@ -27,6 +32,13 @@ def _broadcast(self, t, rank):
 DistributedDL._broadcast = _broadcast
 DistributedTrainer._wrap_dl = lambda self, dl: dl if isinstance(dl, DistributedDL) else DistributedDL(dl, device=next(self.learn.model.parameters()).device)
 
+class Linear(nn.Linear):
+    "`nn.Linear` computed as a fixed chain of elementwise products and sums: a sample's outputs do not depend on its batch or its address."
+    def forward(self, x):
+        out = self.bias.expand(len(x), -1)
+        for j in range(x.shape[1]): out = out + x[:, j:j+1]*self.weight[:, j]
+        return out
+
 def data(n=1001, c=5, seed=0):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(n, 10, generator=g)
@@ -42,7 +54,7 @@ if __name__ == '__main__':
     torch.manual_seed(0)
     ds = data()
     dls = DataLoaders(DataLoader(ds[:800], bs=100, shuffle=True), DataLoader(ds, bs=100))
-    learn = Learner(dls, nn.Linear(10, 5), loss_func=BCEWithLogitsLossFlat(),
+    learn = Learner(dls, Linear(10, 5), loss_func=BCEWithLogitsLossFlat(),
                     metrics=[F1ScoreMulti(average='samples'), AccuracyMulti(), ExactMatchMulti(), APScoreMulti(), RocAucMulti()])
     with learn.distrib_ctx(cpu=True):
         world_size = num_distrib()
