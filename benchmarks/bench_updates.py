@@ -89,23 +89,22 @@ def sweep_floor(p, bs):
         return b, bn
     def same(bs):
         "Whether these steps' results are the default sweep's own state over the same batches (the floor times the sweep's work, not less)."
-        sw = p.sweep.ThresholdSweep(add_to_recorder=False).stats
-        for x,y in bs: sw.update(x, y)
-        sw._flush(); (b, bn), hs = products(bs), sample_hist(bs)
+        sw, (b, bn), hs = sweep_state(p, bs), products(bs), sample_hist(bs)
         return (torch.equal(fold_hist(bs).int(), sw.h) and torch.equal(b, sw.b.view_as(b)) and torch.equal(bn, sw.bn)
                 and torch.equal(sum(h.view(-1, T1, 2).sum(0) for h in hs), sw.h.view(-1, K, T1, 2).sum((0, 1))))  # every entry in its (bin, target)
     return {'sweep floor: fold histograms': fold_hist, 'sweep floor: per-sample histograms': sample_hist, 'sweep floor: bootstrap products': products}, same
 
-def fixed_cost(p, bs):
-    "The cost of the calls themselves (Python, dispatch, small ops): `StatScores` and the default sweep updated as many times, on batches of 8 x 4."
+def sweep_state(p, bs):
+    "The state of the package `p`'s default sweep after the batches `bs`, its int16 table added in."
+    sw = p.sweep.ThresholdSweep(add_to_recorder=False).stats
+    for x,y in bs: sw.update(x, y)
+    sw._flush()
+    return sw
+
+def fixed_cost(cfg, bs):
+    "The cost of the calls themselves (Python, dispatch, small ops): the configurations `cfg`'s `StatScores` and default sweep updated as many times, on batches of 8 x 4."
     tiny = batches(8*len(bs), 4, 8, device=bs[0][0].device)
-    def stat(_):
-        a = p.metrics.StatScores()
-        for x,y in tiny: a.update(x, y)
-    def sweep(_):
-        s = p.sweep.ThresholdSweep(add_to_recorder=False).stats
-        for x,y in tiny: s.update(x, y)
-    return {f'StatScores.update, {len(tiny)} calls on 8 x 4': stat, f'default sweep update, {len(tiny)} calls on 8 x 4': sweep}
+    return {f'{k}, {len(tiny)} calls on 8 x 4': (lambda _, f=cfg[k]: f(tiny)) for k in ('StatScores.update', 'default sweep update')}
 
 def calls_per_batch(p, bs, n=8):
     "Top-level PyTorch calls per update of `StatScores` and of the default sweep, over `n` batches after a first one (`torch.profiler`)."
@@ -128,8 +127,9 @@ def main():
     import fastai_mlmetrics, fastai_mlmetrics.metrics, fastai_mlmetrics.sweep  # noqa: F401
     pkgs = {'': fastai_mlmetrics} | ({' before': load_pkg(a.before, 'fmm_before')} if a.before else {})
     bs = batches(a.n, a.c, a.bs, device=a.device)
-    fl, same = sweep_floor(fastai_mlmetrics, bs)
-    cfg = configs(pkgs, a.c) | fl | fixed_cost(fastai_mlmetrics, bs)
+    floor_cfg, same = sweep_floor(fastai_mlmetrics, bs)
+    cfg = configs(pkgs, a.c)
+    cfg |= floor_cfg | fixed_cost(cfg, bs)
     best = {k: float('inf') for k in cfg}
     for f in cfg.values(): f(bs[:2])  # warm up every path once
     for _ in range(a.rounds):

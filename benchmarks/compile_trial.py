@@ -12,8 +12,9 @@ import argparse, sys, time
 from pathlib import Path
 import torch
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_updates import batches
-from fastai_mlmetrics.stats import grid_cuts, hist_bins, sample_folds, uniform_grid
+from bench_updates import batches, sweep_state
+import fastai_mlmetrics, fastai_mlmetrics.sweep  # noqa: F401 (sweep_state reads it)
+from fastai_mlmetrics.stats import _add_hist, grid_cuts, hist_bins, sample_folds, uniform_grid
 
 def counts(x, y, cut):
     "The checks, decisions and counts of one batch."
@@ -42,8 +43,7 @@ def sweep_trial(bs, K=5, reps=3):
             h, t = torch.zeros(C, K*T1*2, dtype=torch.int16), time.perf_counter()  # the sweep's int16 table (under 32,768 samples)
             for (x, y), fold in zip(bs, folds):
                 *_, col, cl = f(x, y, fold, cuts, K)
-                h.scatter_add_(1, col.t(), h.new_ones(()).expand(col.t().shape))
-                torch.zeros(len(x), T1*2, dtype=torch.int32).scatter_add_(1, cl, torch.ones((), dtype=torch.int32).expand(cl.shape))
+                _add_hist(h, col, None, by_class=True); _add_hist(torch.zeros(len(x), T1*2, dtype=torch.int32), cl, None, by_class=False)
             ts.append(time.perf_counter()-t)
         return min(ts), h
     t = time.perf_counter()
@@ -51,11 +51,7 @@ def sweep_trial(bs, K=5, reps=3):
     for i in (0, -1): fc(*bs[i], folds[i], cuts, K)  # a full batch and the last, smaller one
     tc = time.perf_counter()-t
     (te, he), (tf, hf) = run(sweep_entries), run(fc)
-    from fastai_mlmetrics.sweep import ThresholdSweep
-    sw = ThresholdSweep(add_to_recorder=False).stats
-    for x, y in bs: sw.update(x, y)
-    sw._flush()
-    same = torch.equal(he, hf) and torch.equal(hf.int(), sw.h) and all(torch.equal(fc(x, y, fold, cuts, K)[4], (hist_bins(x, cuts, True)*2 + (y == 1)).to(torch.uint8)) for (x, y), fold in zip(bs, folds))
+    same = torch.equal(he, hf) and torch.equal(hf.int(), sweep_state(fastai_mlmetrics, bs).h) and all(torch.equal(fc(x, y, fold, cuts, K)[4], (hist_bins(x, cuts, True)*2 + (y == 1)).to(torch.uint8)) for (x, y), fold in zip(bs, folds))
     return te, tf, tc, same
 
 def best(f, bs, reps=5):
