@@ -83,6 +83,18 @@ class SweepStats:
     def _flush(self):
         if self._pn: self.h += self._p; self._p.zero_(); self._pn = 0
 
+    def _entries(self, x:Tensor, pos:Tensor, keep:Tensor|None,
+                 fold:Tensor, # each sample's fold `[B]`
+                 cuts:Tensor, # `grid_cuts` of the thresholds, on `x`'s device and dtype
+                )->tuple:
+        "The pass over a batch's entries: their codes `2*bin + target` `[B,C]`, counted into the per-class fold histograms, and the per-sample histograms `[B,T+1,2]`."
+        B,T1 = len(x),len(cuts)+1
+        code = hist_bins(x, cuts, self.uniform, self.sigmoid).mul_(2).add_(pos)
+        # per class, one row of (fold, bin, target) counts; per sample, one of (bin, target): in int32, half the memory traffic
+        # of int64 (counts of samples, and of classes)
+        _add_hist(self._pending(B), torch.add(code, (fold*(T1*2))[:,None]), keep, by_class=True)
+        return code,_add_hist(torch.zeros(B, T1*2, dtype=torch.int32, device=x.device), code.long(), keep, by_class=False).view(B,T1,2)
+
     def update(self, preds:Tensor, targs:Tensor,
                start:int|None=None, # position of the batch's first sample in the validation set (default: right after the last batch)
               ):
@@ -95,12 +107,8 @@ class SweepStats:
         idx = torch.arange(B, device=dev) + (self.seen if start is None else start)  # Python ints: no host-to-device copy
         self.seen += B
         fold = sample_folds(idx, K, self.seed)
-        code = hist_bins(x, self._cuts[k], self.uniform, self.sigmoid).mul_(2).add_(pos)
-        # per class, one row of (fold, bin, target) counts; per sample, one of (bin, target): in int32, half the memory traffic
-        # of int64 (counts of samples, and of classes)
         if self.h is None: self.h = torch.zeros(C, K*T1*2, dtype=torch.int32, device=dev)
-        _add_hist(self._pending(B), torch.add(code, (fold*(T1*2))[:,None]), keep, by_class=True)
-        hs = _add_hist(torch.zeros(B, T1*2, dtype=torch.int32, device=dev), code.long(), keep, by_class=False).view(B,T1,2)
+        code,hs = self._entries(x, pos, keep, fold, self._cuts[k])
         ft = fdtype(dev)
         tp,fp,fn,tn = hist_counts(hs)  # [B,T] each, int32
         q = _sample_q(tp, fp, fn, self.zd, ft)  # [B,4,T]
