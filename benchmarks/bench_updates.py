@@ -94,9 +94,10 @@ def sweep_floor(p, bs):
                 and torch.equal(sum(h.view(-1, T1, 2).sum(0) for h in hs), sw.h.view(-1, K, T1, 2).sum((0, 1))))  # every entry in its (bin, target)
     return {'sweep floor: fold histograms': fold_hist, 'sweep floor: per-sample histograms': sample_hist, 'sweep floor: bootstrap products': products}, same
 
-def sweep_state(p, bs):
-    "The state of the package `p`'s default sweep after the batches `bs`, its int16 table added in."
+def sweep_state(p, bs, cls=None):
+    "The state of the package `p`'s default sweep after the batches `bs`, its int16 table added in; with `cls`, its `SweepStats` made of that subclass."
     sw = p.sweep.ThresholdSweep(add_to_recorder=False).stats
+    if cls is not None: sw.__class__ = cls
     for x,y in bs: sw.update(x, y)
     sw._flush()
     return sw

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np, torch
 sys.path.insert(0, str(Path(__file__).parent))
 from common import FLOOR, batches
-import fastai_mlmetrics.metrics as mm, fastai_mlmetrics.sweep as sw
+from bench_updates import sweep_state
+import fastai_mlmetrics, fastai_mlmetrics.metrics as mm, fastai_mlmetrics.sweep as sw
 from fastai_mlmetrics.stats import sample_folds
 try: import numba as nb
 except ImportError: sys.exit("this trial needs numba: pip install numba")
@@ -41,10 +42,10 @@ def classes_pass(code, fold, h, W):
 def logit_table(cuts):
     """Cells of the logit line narrower than the closest two cuts, each holding at most one: cell j's entry counts the cuts below
     cell j-1, so that a score whose computed cell is off by one either way still has at most three cuts between the entry and it;
-    the cells' origin and inverse width."""
+    the cells' origin and inverse width; and the cuts, inf appended."""
     lo, w = float(cuts[0])-1e-3, 0.9*(cuts[1:]-cuts[:-1]).min().item()
     edges = lo + torch.arange(-1, math.ceil((float(cuts[-1])+1e-3-lo)/w)+2, dtype=torch.float64)*w
-    return torch.searchsorted(cuts.double(), edges).numpy(), np.float32(lo), np.float32(1/w)
+    return torch.searchsorted(cuts.double(), edges).numpy(), np.float32(lo), np.float32(1/w), torch.cat([cuts, cuts.new_full((1,), math.inf)]).numpy()
 
 class FusedStats(sw.SweepStats):
     "The sweep's state, its pass over the entries fused (float32 logits on the CPU on a uniform grid, no ignored entries; anything else as the sweep)."
@@ -54,7 +55,7 @@ class FusedStats(sw.SweepStats):
         if getattr(self, '_tab', None) is None: self._tab = logit_table(cuts)
         (B, C), T1 = x.shape, len(cuts)+1
         code, hs = torch.empty(B, C, dtype=torch.int32), torch.zeros(B, T1*2, dtype=torch.int32)
-        rows_pass(x.numpy(), pos.view(torch.uint8).numpy(), *self._tab, torch.cat([cuts, cuts.new_full((1,), math.inf)]).numpy(), code.numpy(), hs.numpy())
+        rows_pass(x.numpy(), pos.view(torch.uint8).numpy(), *self._tab, code.numpy(), hs.numpy())
         classes_pass(code.numpy(), fold.numpy(), self._pending(B).numpy(), T1*2)
         return code, hs.view(B, T1, 2)
 
@@ -63,28 +64,18 @@ class GivenStats(sw.SweepStats):
     given = []
     def _entries(self, x, pos, keep, fold, cuts): return self.given[(self.seen-1)//len(self.given[0][0])]
 
-def state(cls, bs):
-    "The default sweep's state after `bs`, its update's `SweepStats` made of class `cls`."
-    s = sw.ThresholdSweep(add_to_recorder=False).stats
-    s.__class__ = cls
-    for x, y in bs: s.update(x, y)
-    s._flush()
-    return s
+def state(cls, bs): return sweep_state(fastai_mlmetrics, bs, cls)
 
 def same(a, b):
     "Whether two sweeps' states are identical."
     return (all(torch.equal(getattr(a, k), getattr(b, k)) for k in ('h', 's', 'n', 'b', 'bn', 'flags'))
             and all(torch.equal(u, v) for u, v in zip(a.codes, b.codes)) and len(a.codes)==len(b.codes))
 
-def entries(cls, bs):
-    "The pass over the entries alone, as `cls`'s `_entries` makes it, over `bs` (the checks done beforehand)."
-    s = sw.ThresholdSweep(add_to_recorder=False).stats
-    s.__class__ = cls
-    s.update(*bs[0])  # the table, the cuts
-    cuts, ins = s._cuts[(torch.float32, bs[0][0].device)], [(x, y == 1, sample_folds(torch.arange(len(x)) + i*len(bs[0][0]), s.K, s.seed)) for i, (x, y) in enumerate(bs)]
-    def run(_):
-        for x, pos, fold in ins: s._entries(x, pos, None, fold, cuts)
-    return run
+def entries(cls, bs, ins):
+    "The pass over the entries alone, as `cls`'s `_entries` makes it, over `ins` (each batch's scores, targets and folds, from `bs`)."
+    s = state(cls, bs[:1])  # its table and cuts; the passes count into its table
+    cuts = s._cuts[(torch.float32, bs[0][0].device)]
+    return lambda _: [s._entries(x, pos, None, fold, cuts) for x, pos, fold in ins]
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -96,8 +87,8 @@ def main():
     t = time.perf_counter(); state(FusedStats, bs[-2:]); tc = time.perf_counter()-t  # a full batch and the last, smaller one
     ref = state(sw.SweepStats, bs)
     ok = same(state(FusedStats, bs), ref)
-    f0 = state(FusedStats, bs[:1])  # whose table the given passes count into, apart from `ref`
-    GivenStats.given = [f0._entries(x, y == 1, None, sample_folds(torch.arange(len(x)) + i*len(bs[0][0]), f0.K, f0.seed), f0._cuts[(x.dtype, x.device)]) for i, (x, y) in enumerate(bs)]
+    ins = [(x, y == 1, sample_folds(torch.arange(len(x)) + i*len(bs[0][0]), ref.K, ref.seed)) for i, (x, y) in enumerate(bs)]
+    GivenStats.given = entries(FusedStats, bs, ins)(None)  # counted into a table apart from `ref`'s
     g = state(GivenStats, bs); g.h = ref.h
     ok_given = same(g, ref)
     def stat(bs):
@@ -108,7 +99,7 @@ def main():
     cfg = {'decision pass (floor)': dec, 'StatScores.update': stat,
            'default sweep update': lambda bs: state(sw.SweepStats, bs), 'default sweep update, fused': lambda bs: state(FusedStats, bs),
            'default sweep update, its pass given': lambda bs: state(GivenStats, bs),
-           "sweep's pass over the entries": entries(sw.SweepStats, bs), "sweep's pass over the entries, fused": entries(FusedStats, bs)}
+           "sweep's pass over the entries": entries(sw.SweepStats, bs, ins), "sweep's pass over the entries, fused": entries(FusedStats, bs, ins)}
     best = {k: float('inf') for k in cfg}
     for _ in range(a.rounds):
         for k, f in cfg.items(): t = time.perf_counter(); f(bs); best[k] = min(best[k], time.perf_counter()-t)
