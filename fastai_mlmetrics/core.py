@@ -81,12 +81,18 @@ def count_true(b:Tensor, # a bool matrix `[B,C]`
     # on the CPU, `w` bytes at a time: each byte of an integer word counts its own column, and the words add without a carry
     # between bytes while no byte passes 127 (so no word overflows either): 127 rows (per column) or 127 words (per row) at a time
     v,d = u.view(w[1]),dim
-    n = v.shape[d]; m = n//127*127  # whole blocks of 127, summed in one call, then the rest: `[blocks, words]` (per row: `[rows, blocks]`)
-    blocks = lambda v: v.unflatten(d, (-1, 127)).sum(d+1, dtype=w[1])
+    n = v.shape[d]; k = _block(n)  # blocks of k, summed in one call (then the rest, if k does not divide n): `[blocks, words]` (per row: `[rows, blocks]`)
+    blocks = lambda v: v.unflatten(d, (-1, k)).sum(d+1, dtype=w[1])
     rest = lambda v: v.sum(d, keepdim=True, dtype=w[1])
-    # a part only where it holds words (by shape alone): a row of up to 126 words, or a batch of up to 126 rows, is one call
-    s = rest(v) if m==0 else blocks(v) if m==n else torch.cat([blocks(v.narrow(d, 0, m)), rest(v.narrow(d, m, n-m))], d)
+    # by shape alone: up to 127 rows (or words) are one sum, and so are whole blocks (256 rows are four of 64)
+    m = n//k*k
+    s = rest(v) if n<=127 else blocks(v) if m==n else torch.cat([blocks(v.narrow(d, 0, m)), rest(v.narrow(d, m, n-m))], d)
     return s.view(torch.uint8).sum(d, dtype=torch.int32)
+
+@functools.lru_cache(maxsize=1024)
+def _block(n:int)->int:
+    "`count_true`'s block for `n` rows (or words): the largest divisor of `n` from 32 to 127, else 127 (whole blocks and a rest)."
+    return next((k for k in range(min(n, 127), 31, -1) if n%k==0), 127)
 
 def bad_targets(nonzero:Tensor, # count of the nonzero targets, masked entries included
                 pos:Tensor|int, # count of the kept targets equal to 1
