@@ -29,14 +29,16 @@ def bin_of(v, tab, lo, inv, cuts):
     k += np.uint32(cuts[k] < v); k += np.uint32(cuts[k] < v); k += np.uint32(cuts[k] < v)
     return k
 
+@nb.njit(inline='always')
+def row_codes(xb, yb, cb, hb, tab, lo, inv, cuts):
+    "One sample's codes `2*bin + (target == 1)` into `cb`, counted into its (bin, target) histogram `hb`."
+    for c in range(len(xb)): cb[c] = 2*bin_of(xb[c], tab, lo, inv, cuts) + np.uint32(yb[c] == 1)
+    for c in range(len(xb)): hb[cb[c]] += 1
+
 @nb.njit(parallel=True)
 def rows_pass(x, pos, tab, lo, inv, cuts, code, hs):
     "Per sample (in parallel): each entry's bin, its code, and the sample's (bin, target) histogram."
-    B, C = x.shape
-    for b in nb.prange(B):
-        xb, pb, cb = x[b], pos[b], code[b]
-        for c in range(C): cb[c] = 2*bin_of(xb[c], tab, lo, inv, cuts) + pb[c]
-        for c in range(C): hs[b, cb[c]] += 1
+    for b in nb.prange(len(x)): row_codes(x[b], pos[b], code[b], hs[b], tab, lo, inv, cuts)
 
 @nb.njit(parallel=True)
 def classes_pass(code, fold, h, W):
@@ -96,8 +98,7 @@ def samples_pass(x, y, tab, lo, inv, cuts, start, K, seed, zd, code, hs, fold, a
         i = np.uint64(start + b)
         fold[b] = np.int64(mix32(mix32(i + np.uint64(seed)*np.uint64(0x9E3779B1)) ^ np.uint64(0x5bd1e995)) % np.uint64(K))
         a[b] = mix32(i + np.uint64(seed+1)*np.uint64(0x85EBCA6B))
-        for c in range(C): cb[c] = 2*bin_of(xb[c], tab, lo, inv, cuts) + np.uint32(yb[c] == 1)
-        for c in range(C): hs[b, cb[c]] += 1
+        row_codes(xb, yb, cb, hs[b], tab, lo, inv, cuts)
         P, tp, fp = 0, 0, 0
         for k in range(T+1): P += hs[b, 2*k+1]
         for j in range(T-1, -1, -1):  # the entries above threshold j: bins j+1 to T

@@ -86,13 +86,13 @@ def count_true(b:Tensor, # a bool matrix `[B,C]`
     rest = lambda v: v.sum(d, keepdim=True, dtype=w[1])
     # by shape alone: up to 127 rows (or words) are one sum, and so are whole blocks (256 rows are four of 64)
     m = n//k*k
-    s = rest(v) if n<=127 else blocks(v) if m==n else torch.cat([blocks(v.narrow(d, 0, m)), rest(v.narrow(d, m, n-m))], d)
+    s = rest(v) if k==n else blocks(v) if m==n else torch.cat([blocks(v.narrow(d, 0, m)), rest(v.narrow(d, m, n-m))], d)
     return s.view(torch.uint8).sum(d, dtype=torch.int32)
 
 @functools.lru_cache(maxsize=1024)
 def _block(n:int)->int:
-    "`count_true`'s block for `n` rows (or words): the largest divisor of `n` from 32 to 127, else 127 (whole blocks and a rest)."
-    return next((k for k in range(min(n, 127), 31, -1) if n%k==0), 127)
+    "`count_true`'s block for `n` rows (or words): `n` itself up to 127 (one block); else the largest divisor of `n` from 32 to 127, else 127 (whole blocks and a rest)."
+    return n if n<=127 else next((k for k in range(127, 31, -1) if n%k==0), 127)
 
 def bad_targets(nonzero:Tensor, # count of the nonzero targets, masked entries included
                 pos:Tensor|int, # count of the kept targets equal to 1
